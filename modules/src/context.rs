@@ -1,0 +1,18 @@
+//! What a module may ask of the controller while it prepares a task: files
+//! from the playbook's `files/` and `templates/`, template rendering and
+//! expression evaluation with the host's variables. All of it happens on the
+//! controller, never on the host.
+
+use crate::Value;
+
+pub trait Controller {
+    /// Reads a file a task names by `src`, searched as Ansible does
+    /// (`files/` for copy, `templates/` for template, then beside the playbook).
+    fn read_src(&self, path: &str, subdir: &str) -> Result<Vec<u8>, String>;
+    /// Renders template text with the host's variables.
+    fn render(&self, text: &str) -> Result<String, String>;
+    /// Evaluates a bare Jinja expression (as in `when`) with the host's variables.
+    fn eval(&self, expr: &str) -> Result<Value, String>;
+    /// Whether the run is in check mode.
+    fn check_mode(&self) -> bool;
+}

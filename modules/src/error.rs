@@ -1,0 +1,72 @@
+//! The two ways a module says no: bad parameters (before any host is
+//! touched, where possible) and a failed task on a host.
+
+use std::fmt;
+
+/// A parameter problem, found while parsing a task's arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamError {
+    /// The parameter at fault, when there is one: the engine points at it.
+    pub param: Option<String>,
+    pub message: String,
+}
+
+impl ParamError {
+    pub fn new(param: impl Into<String>, message: impl Into<String>) -> Self {
+        ParamError {
+            param: Some(param.into()),
+            message: message.into(),
+        }
+    }
+    pub fn general(message: impl Into<String>) -> Self {
+        ParamError {
+            param: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ParamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ParamError {}
+
+/// A task that failed on a host; `result` carries Ansible-style extra fields
+/// (`rc`, `stdout`, ...) that `register` keeps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskError {
+    pub msg: String,
+    pub result: crate::Map,
+}
+
+impl TaskError {
+    pub fn new(msg: impl Into<String>) -> Self {
+        TaskError {
+            msg: msg.into(),
+            result: crate::Map::new(),
+        }
+    }
+    pub fn with_result(msg: impl Into<String>, result: crate::Map) -> Self {
+        TaskError {
+            msg: msg.into(),
+            result,
+        }
+    }
+}
+
+impl fmt::Display for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.msg)
+    }
+}
+
+impl std::error::Error for TaskError {}
+
+impl From<ParamError> for TaskError {
+    fn from(e: ParamError) -> Self {
+        TaskError::new(e.message)
+    }
+}

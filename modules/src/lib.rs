@@ -1,0 +1,45 @@
+//! tend's builtin modules: what can be done to a host, as pure logic.
+//!
+//! A module parses its parameters strictly, names a read-only probe (a shell
+//! script whose output describes the current state), and turns the observed
+//! state into a [`Plan`]: whether anything changes, a diff, and the steps that
+//! carry the change out. Modules never talk to a host; the engine runs probes
+//! and steps, batches round trips and owns check mode. So every module's
+//! decisions are unit-tested here with fixtures, no host needed.
+
+mod args;
+mod context;
+mod error;
+mod plan;
+mod registry;
+mod spec;
+
+pub mod diff;
+pub mod mode;
+pub mod probe;
+pub mod shell;
+pub mod write;
+
+mod assert;
+mod command;
+mod copy;
+mod debug;
+mod fail;
+mod file;
+mod lineinfile;
+mod meta;
+mod set_fact;
+mod stat;
+mod template;
+
+pub use args::Args;
+pub use context::Controller;
+pub use error::{ParamError, TaskError};
+pub use plan::{CheckMode, Diff, Observed, Plan, Step, StepOutput};
+pub use registry::{Module, Task, lookup, names};
+pub use spec::{Kind, Param};
+
+/// Parameter and result values are JSON values, as in Ansible.
+pub type Value = serde_json::Value;
+/// A module result or parameter mapping.
+pub type Map = serde_json::Map<String, Value>;

@@ -1,0 +1,216 @@
+//! The shared file probe: one shell snippet that describes a path, and the
+//! parser of what it prints. What a host prints is untrusted: the parser
+//! rejects anything it does not understand with an error, never a panic.
+
+use crate::TaskError;
+use crate::shell::quote;
+
+/// What kind of thing is at a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    File,
+    Directory,
+    Link,
+    Other,
+}
+
+impl FileKind {
+    /// Ansible's name for the state (`file`, `directory`, `link`).
+    pub fn state_name(self) -> &'static str {
+        match self {
+            FileKind::File => "file",
+            FileKind::Directory => "directory",
+            FileKind::Link => "link",
+            FileKind::Other => "file",
+        }
+    }
+}
+
+/// A path as the probe saw it. `kind` is `None` when nothing is there.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FileState {
+    pub kind: Option<FileKind>,
+    /// Permission bits (`0o644`), without the file type.
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub owner: String,
+    pub group: String,
+    pub size: u64,
+    pub mtime: i64,
+    /// Where a symlink points.
+    pub link_target: Option<String>,
+    /// SHA-1 of a regular file's content, as Ansible's `checksum`.
+    pub sha1: Option<String>,
+    /// The content, when the probe was asked for it and it is small enough.
+    pub content: Option<Vec<u8>>,
+}
+
+impl FileState {
+    pub fn exists(&self) -> bool {
+        self.kind.is_some()
+    }
+}
+
+/// The most file content a probe brings back for a diff or an edit.
+pub const MAX_CONTENT: u64 = 8 * 1024 * 1024;
+
+/// A script that prints the state of `path`. `follow` describes what a
+/// symlink points to instead of the link itself. `content` says whether to
+/// bring the file's bytes back (base64) for diffs and edits.
+pub fn file_script(
+    path: &str,
+    follow: bool,
+    want_content: bool,
+    unless_sha1: Option<&str>,
+) -> String {
+    let p = quote(path);
+    let stat = if follow { "stat -L" } else { "stat" };
+    let test = if follow {
+        "[ -e \"$p\" ]"
+    } else {
+        "{ [ -e \"$p\" ] || [ -L \"$p\" ]; }"
+    };
+    let mut s = format!(
+        "p={p}\nif {test}; then\n  {stat} -c 'stat %f %u %g %s %Y %U %G' -- \"$p\" || exit 3\n"
+    );
+    if !follow {
+        s.push_str("  if [ -L \"$p\" ]; then printf 'link %s\\n' \"$(readlink -- \"$p\" | base64 -w0)\"; fi\n");
+    }
+    s.push_str(
+        "  if [ -f \"$p\" ] && [ -r \"$p\" ]; then\n    c=$(sha1sum < \"$p\" | cut -d' ' -f1)\n    echo \"sha1 $c\"\n",
+    );
+    if want_content {
+        let cond = match unless_sha1 {
+            Some(sum) => format!("[ \"$c\" != {} ] && ", quote(sum)),
+            None => String::new(),
+        };
+        s.push_str(&format!(
+            "    if {cond}[ \"$(stat -L -c %s -- \"$p\")\" -le {MAX_CONTENT} ]; then printf 'content '; base64 -w0 < \"$p\"; echo; fi\n"
+        ));
+    }
+    s.push_str("  fi\nelse\n  echo absent\nfi\n");
+    s
+}
+
+/// Parses what `file_script` printed.
+pub fn parse_file(out: &[u8]) -> Result<FileState, TaskError> {
+    let text = std::str::from_utf8(out).map_err(|_| bad("output is not UTF-8"))?;
+    let mut state = FileState::default();
+    for line in text.lines() {
+        let (tag, rest) = line.split_once(' ').unwrap_or((line, ""));
+        match tag {
+            "absent" => return Ok(FileState::default()),
+            "stat" => parse_stat(rest, &mut state)?,
+            "link" => state.link_target = Some(decode_text(rest)?),
+            "sha1" => state.sha1 = Some(rest.trim().to_string()),
+            "content" => state.content = Some(decode(rest)?),
+            "" => {}
+            _ => return Err(bad(&format!("unexpected line {line:?}"))),
+        }
+    }
+    if state.kind.is_none() {
+        return Err(bad("no stat line"));
+    }
+    Ok(state)
+}
+
+fn parse_stat(rest: &str, state: &mut FileState) -> Result<(), TaskError> {
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let [raw_mode, uid, gid, size, mtime, owner, group] = fields[..] else {
+        return Err(bad(&format!("unexpected stat line {rest:?}")));
+    };
+    let raw = u32::from_str_radix(raw_mode, 16).map_err(|_| bad("bad mode"))?;
+    state.kind = Some(match raw & 0o170000 {
+        0o100000 => FileKind::File,
+        0o040000 => FileKind::Directory,
+        0o120000 => FileKind::Link,
+        _ => FileKind::Other,
+    });
+    state.mode = raw & 0o7777;
+    state.uid = uid.parse().map_err(|_| bad("bad uid"))?;
+    state.gid = gid.parse().map_err(|_| bad("bad gid"))?;
+    state.size = size.parse().map_err(|_| bad("bad size"))?;
+    state.mtime = mtime.parse().map_err(|_| bad("bad mtime"))?;
+    state.owner = owner.to_string();
+    state.group = group.to_string();
+    Ok(())
+}
+
+/// Decodes base64 as the probe printed it.
+pub fn decode(text: &str) -> Result<Vec<u8>, TaskError> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for &b in text.trim().as_bytes() {
+        if b == b'=' {
+            break;
+        }
+        let v = ALPHABET
+            .iter()
+            .position(|&a| a == b)
+            .ok_or_else(|| bad("bad base64"))? as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Ok(out)
+}
+
+fn decode_text(text: &str) -> Result<String, TaskError> {
+    String::from_utf8(decode(text)?).map_err(|_| bad("a link target is not UTF-8"))
+}
+
+fn bad(what: &str) -> TaskError {
+    TaskError::new(format!(
+        "could not read the host's answer to a file probe: {what}"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absent_path() {
+        assert_eq!(parse_file(b"absent\n").unwrap(), FileState::default());
+    }
+
+    #[test]
+    fn regular_file_with_content() {
+        let out = b"stat 81a4 0 0 6 1700000000 root root\nsha1 abc\ncontent aGVsbG8K\n";
+        let s = parse_file(out).unwrap();
+        assert_eq!(s.kind, Some(FileKind::File));
+        assert_eq!(s.mode, 0o644);
+        assert_eq!(s.owner, "root");
+        assert_eq!(s.sha1.as_deref(), Some("abc"));
+        assert_eq!(s.content.as_deref(), Some(&b"hello\n"[..]));
+    }
+
+    #[test]
+    fn symlink_and_directory() {
+        let s = parse_file(b"stat a1ff 0 0 4 1 root root\nlink L2V0Yw==\n").unwrap();
+        assert_eq!(s.kind, Some(FileKind::Link));
+        assert_eq!(s.link_target.as_deref(), Some("/etc"));
+        let d = parse_file(b"stat 41ed 1000 1000 4096 1 app app\n").unwrap();
+        assert_eq!((d.kind, d.mode), (Some(FileKind::Directory), 0o755));
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        for junk in [
+            &b"stat x y\n"[..],
+            b"\xff\xfe",
+            b"hello\n",
+            b"",
+            b"stat 81a4 0 0 6 1 root\n",
+        ] {
+            assert!(parse_file(junk).is_err(), "{junk:?}");
+        }
+    }
+}

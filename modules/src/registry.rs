@@ -1,0 +1,76 @@
+//! The Module and Task traits, and the table of builtin modules.
+
+use crate::{
+    Args, CheckMode, Controller, Map, Observed, Param, ParamError, Plan, StepOutput, TaskError,
+};
+
+/// A builtin module: its parameters, and how a task is made from them.
+pub trait Module: Sync {
+    /// The short name (`file`); `ansible.builtin.file` finds it too.
+    fn name(&self) -> &'static str;
+    fn params(&self) -> &'static [Param];
+    /// Whether a free-form string (`command: ls -l`) is the module's
+    /// `_raw_params` rather than `k=v` pairs.
+    fn free_form(&self) -> bool {
+        false
+    }
+    /// Runs without contacting the host (`debug`, `set_fact`, ...).
+    fn local(&self) -> bool {
+        false
+    }
+    /// Builds the task for one host from its templated arguments.
+    fn prepare(&self, args: Args, ctx: &dyn Controller) -> Result<Box<dyn Task>, ParamError>;
+}
+
+/// One task for one host, ready to probe and plan.
+pub trait Task: Send + Sync {
+    /// A read-only `/bin/sh` script whose output `plan` reads; `None` when
+    /// the task needs no observation.
+    fn probe(&self) -> Option<String> {
+        None
+    }
+    /// Pure: what to do, given what the probe saw (`None` if no probe).
+    fn plan(&self, observed: Option<&Observed>) -> Result<Plan, TaskError>;
+    /// The result after the plan's steps ran. By default the plan's result.
+    fn finish(&self, plan: &Plan, outputs: &[StepOutput]) -> Result<Map, TaskError> {
+        let _ = outputs;
+        Ok(plan.result.clone())
+    }
+    fn check_mode(&self) -> CheckMode {
+        CheckMode::Full
+    }
+    /// Whether the engine re-probes after a change and requires an empty
+    /// plan. Off for modules that run something every time (`command`).
+    fn verify(&self) -> bool {
+        true
+    }
+}
+
+static MODULES: &[&dyn Module] = &[
+    &crate::assert::AssertModule,
+    &crate::command::CommandModule,
+    &crate::command::ShellModule,
+    &crate::copy::CopyModule,
+    &crate::debug::DebugModule,
+    &crate::fail::FailModule,
+    &crate::file::FileModule,
+    &crate::lineinfile::LineinfileModule,
+    &crate::meta::MetaModule,
+    &crate::set_fact::SetFactModule,
+    &crate::stat::StatModule,
+    &crate::template::TemplateModule,
+];
+
+/// Finds a module by short name or by its `ansible.builtin.`/`ansible.legacy.` name.
+pub fn lookup(name: &str) -> Option<&'static dyn Module> {
+    let short = name
+        .strip_prefix("ansible.builtin.")
+        .or_else(|| name.strip_prefix("ansible.legacy."))
+        .unwrap_or(name);
+    MODULES.iter().copied().find(|m| m.name() == short)
+}
+
+/// Every builtin module's short name, for error messages.
+pub fn names() -> Vec<&'static str> {
+    MODULES.iter().map(|m| m.name()).collect()
+}
