@@ -1,1 +1,5 @@
-fn main() {}
+//! The `tend` binary.
+
+fn main() -> std::process::ExitCode {
+    tend::cli::main()
+}

@@ -143,8 +143,8 @@ pub fn to_bool(value: &Value) -> Option<bool> {
     match value {
         Value::Bool(b) => Some(*b),
         Value::Number(n) => match n.as_f64() {
-            Some(x) if x == 1.0 => Some(true),
-            Some(x) if x == 0.0 => Some(false),
+            Some(1.0) => Some(true),
+            Some(0.0) => Some(false),
             _ => None,
         },
         Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
@@ -240,8 +240,8 @@ fn coerce(param: &Param, value: &Value) -> Result<Value, ParamError> {
 
 fn short(value: &Value) -> String {
     let text = value.to_string();
-    if text.len() > 60 {
-        format!("{}...", &text[..text.floor_char_boundary(57)])
+    if text.chars().count() > 60 {
+        format!("{}...", text.chars().take(57).collect::<String>())
     } else {
         text
     }

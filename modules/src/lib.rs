@@ -22,6 +22,7 @@ pub mod write;
 
 mod assert;
 mod command;
+mod content;
 mod copy;
 mod debug;
 mod fail;
@@ -32,7 +33,7 @@ mod set_fact;
 mod stat;
 mod template;
 
-pub use args::Args;
+pub use args::{Args, display, to_bool};
 pub use context::Controller;
 pub use error::{ParamError, TaskError};
 pub use plan::{CheckMode, Diff, Observed, Plan, Step, StepOutput};

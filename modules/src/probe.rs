@@ -75,7 +75,7 @@ pub fn file_script(
         "p={p}\nif {test}; then\n  {stat} -c 'stat %f %u %g %s %Y %U %G' -- \"$p\" || exit 3\n"
     );
     if !follow {
-        s.push_str("  if [ -L \"$p\" ]; then printf 'link %s\\n' \"$(readlink -- \"$p\" | base64 -w0)\"; fi\n");
+        s.push_str("  if [ -L \"$p\" ]; then printf 'link %s\\n' \"$(readlink -n -- \"$p\" | base64 -w0)\"; fi\n");
     }
     s.push_str(
         "  if [ -f \"$p\" ] && [ -r \"$p\" ]; then\n    c=$(sha1sum < \"$p\" | cut -d' ' -f1)\n    echo \"sha1 $c\"\n",

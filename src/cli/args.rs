@@ -1,0 +1,101 @@
+//! The command-line grammar.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "tend",
+    version,
+    about = "Converge hosts with Ansible-style playbooks, agentless."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Converge the hosts of a playbook.
+    Run(RunArgs),
+    /// Check a playbook and inventory without contacting any host.
+    Validate(PlaybookArgs),
+    /// Print the task graph of a playbook as Graphviz DOT.
+    Graph(GraphArgs),
+    /// Show an inventory (`--list`, `--graph`, `--host H`).
+    Inventory(InventoryArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PlaybookArgs {
+    /// The playbook file.
+    pub playbook: std::path::PathBuf,
+    /// Inventory file, directory, or comma-separated host list (repeatable).
+    #[arg(short = 'i', long = "inventory")]
+    pub inventory: Vec<String>,
+    /// Extra variables: `key=value`, `@file.yml` or JSON (repeatable; highest precedence).
+    #[arg(short = 'e', long = "extra-vars")]
+    pub extra_vars: Vec<String>,
+    /// Only hosts matching this pattern.
+    #[arg(short = 'l', long)]
+    pub limit: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub common: PlaybookArgs,
+    /// Change nothing; report what would change.
+    #[arg(short = 'C', long)]
+    pub check: bool,
+    /// Show changes as diffs.
+    #[arg(short = 'D', long)]
+    pub diff: bool,
+    /// Only tasks with these tags (comma-separated, repeatable).
+    #[arg(short = 't', long = "tags")]
+    pub tags: Vec<String>,
+    /// Skip tasks with these tags (comma-separated, repeatable).
+    #[arg(long = "skip-tags")]
+    pub skip_tags: Vec<String>,
+    /// Hosts worked on at once (default: every host of the batch).
+    #[arg(short = 'f', long, default_value_t = 0)]
+    pub forks: usize,
+    /// More detail (-v shows results, traffic per host).
+    #[arg(short = 'v', action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Exit 0 when nothing changed, 2 when something changed, 4 when a host
+    /// failed or was unreachable, 6 for both.
+    #[arg(long)]
+    pub detailed_exitcodes: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub common: PlaybookArgs,
+    /// The graph of this host only.
+    #[arg(long)]
+    pub host: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct InventoryArgs {
+    #[arg(short = 'i', long = "inventory")]
+    pub inventory: Vec<String>,
+    /// Every group and host with their variables, as JSON.
+    #[arg(long, group = "mode")]
+    pub list: bool,
+    /// The group tree.
+    #[arg(long, group = "mode")]
+    pub graph: bool,
+    /// One host's variables, as JSON.
+    #[arg(long, group = "mode")]
+    pub host: Option<String>,
+}

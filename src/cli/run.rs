@@ -1,0 +1,72 @@
+//! `tend run` and `tend inventory`.
+
+use crate::engine::{RunOptions, run_playbook};
+use crate::error::Error;
+use crate::inventory::Inventory;
+use crate::report::{Human, Json, Reporter};
+
+use super::args::{Format, InventoryArgs, RunArgs};
+use super::extra_vars;
+
+pub fn run(args: &RunArgs) -> Result<u8, Error> {
+    let common = &args.common;
+    let inventory = Inventory::load(&common.inventory)?;
+    let playbook = crate::playbook::load_playbook(&common.playbook)?;
+    crate::validate::check(&playbook, &inventory)?;
+    let split = |v: &[String]| -> Vec<String> {
+        v.iter()
+            .flat_map(|t| t.split(','))
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect()
+    };
+    let opts = RunOptions {
+        check: args.check,
+        diff: args.diff,
+        limit: common.limit.clone(),
+        tags: split(&args.tags),
+        skip_tags: split(&args.skip_tags),
+        forks: args.forks,
+        verbosity: args.verbose,
+        extra_vars: extra_vars::parse_all(&common.extra_vars)?,
+    };
+    let mut reporter: Box<dyn Reporter> = match args.format {
+        Format::Human => Box::new(Human::stdout(args.verbose)),
+        Format::Json => Box::new(Json::default()),
+    };
+    let summary = run_playbook(&playbook, &inventory, &opts, reporter.as_mut())?;
+    let trouble = summary.failed || summary.unreachable;
+    Ok(if args.detailed_exitcodes {
+        (if summary.changed { 2 } else { 0 }) | (if trouble { 4 } else { 0 })
+    } else if summary.failed {
+        2
+    } else if summary.unreachable {
+        4
+    } else {
+        0
+    })
+}
+
+pub fn inventory(args: &InventoryArgs) -> Result<u8, Error> {
+    let inventory = Inventory::load(&args.inventory)?;
+    if let Some(host) = &args.host {
+        if !inventory.hosts().contains(&host.as_str()) {
+            return Err(Error::plain(format!(
+                "the host '{host}' is not in the inventory"
+            )));
+        }
+        let vars = inventory.host_vars(host, &[])?;
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&vars).unwrap_or_default()
+        );
+    } else if args.graph {
+        print!("{}", inventory.to_graph());
+    } else {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&inventory.to_list_json()).unwrap_or_default()
+        );
+    }
+    Ok(0)
+}

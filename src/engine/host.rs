@@ -1,0 +1,369 @@
+//! One host's walk through a play: blocks with rescue and always, role
+//! scopes, handlers at flush points. Each host walks on its own thread; what
+//! it does goes to the play's printer as events, tagged with the task's
+//! position so that output comes out in playbook order.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::outcome::{Map, Outcome, Status};
+use super::play::{Event, PlayCtx, SitePath};
+use super::stats::HostStats;
+use crate::playbook::{Block, Item, Keywords, RoleScope, Task, TaskAction};
+use crate::transport::Transport;
+
+/// What a host keeps from one play to the next.
+pub struct HostMemory {
+    pub name: String,
+    pub transport: Arc<dyn Transport>,
+    /// Inventory variables (group and host vars), merged.
+    pub inventory_vars: Arc<Map>,
+    /// Facts from fact gathering, as a variable layer: `ansible_facts` and `ansible_*`.
+    pub facts: Arc<Map>,
+    /// `set_fact` and `register` results.
+    pub host_facts: Arc<Map>,
+    pub stats: HostStats,
+    /// Unreachable hosts are left alone for the rest of the run.
+    pub unreachable: bool,
+    pub failed: bool,
+}
+
+/// How a walk through a list of items ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// A task failed (and was not ignored): the enclosing block's rescue runs.
+    Failed,
+    /// `meta: end_host`, `end_play`, or the host became unreachable.
+    Stop,
+}
+
+/// The keywords and scope a task inherits from its enclosing blocks.
+#[derive(Clone, Default)]
+pub struct Scope {
+    pub keywords: Keywords,
+    pub role: Option<Arc<RoleScope>>,
+}
+
+pub struct HostRun<'a, 'p> {
+    pub ctx: &'a PlayCtx<'p>,
+    pub index: usize,
+    pub mem: &'a mut HostMemory,
+    /// Handler names and `listen` topics notified since the last flush.
+    pub notified: Vec<String>,
+    /// Under `--check`: the first task that would have changed something,
+    /// so later failures caused by that missing change are told as such.
+    pub would_change: Option<String>,
+    /// The last failed result, for `ansible_failed_result` in a rescue.
+    pub failed_result: Option<Map>,
+    pub failed_task: Option<String>,
+    /// The play's `vars_files`, read for this host.
+    pub vars_files: Arc<Map>,
+}
+
+impl<'a, 'p> HostRun<'a, 'p> {
+    pub fn new(ctx: &'a PlayCtx<'p>, index: usize, mem: &'a mut HostMemory) -> Self {
+        HostRun {
+            ctx,
+            index,
+            mem,
+            notified: Vec::new(),
+            would_change: None,
+            failed_result: None,
+            failed_task: None,
+            vars_files: Arc::new(Map::new()),
+        }
+    }
+
+    /// Walks the whole play for this host.
+    pub fn run_play(&mut self) {
+        let play = self.ctx.play;
+        let scope = Scope {
+            keywords: play.keywords.clone(),
+            role: None,
+        };
+        if let Err(e) = self.load_vars_files(&scope) {
+            self.report(vec![0], "TASK [vars_files]".into(), Outcome::failed(e));
+            self.mem.failed = true;
+            self.send(Event::HostDone { host: self.index });
+            return;
+        }
+        if play.gather_facts && self.ctx.opts.tags_allow(&["always".to_string()]) {
+            let outcome = self.gather_facts();
+            let failed = outcome.is_failure();
+            self.report(vec![0], "TASK [Gathering Facts]".into(), outcome);
+            if failed {
+                return;
+            }
+        }
+        let sections: [(&[Item], u32); 3] = [
+            (&play.pre_tasks, 1),
+            (&play.tasks, 3),
+            (&play.post_tasks, 5),
+        ];
+        for (items, section) in sections {
+            if self.stopped() {
+                break;
+            }
+            let flow = self.run_items(items, &mut vec![section], &scope);
+            if flow == Flow::Stop || self.mem.failed {
+                break;
+            }
+            self.flush_handlers(vec![section + 1]);
+        }
+        self.send(Event::HostDone { host: self.index });
+    }
+
+    /// Reads the play's `vars_files` (names may use this host's variables).
+    fn load_vars_files(&mut self, scope: &Scope) -> Result<(), String> {
+        let mut merged = Map::new();
+        for (name, loc) in &self.ctx.play.vars_files {
+            let vars = self.task_vars(scope, &scope.keywords, None);
+            let file = self
+                .ctx
+                .templar
+                .render_str(name, &vars)
+                .map_err(|e| format!("{loc}: vars_files: {e}"))?;
+            let path = self.ctx.playbook_dir.join(&file);
+            let node =
+                crate::yaml::load_file(&path).map_err(|e| format!("{loc}: vars_files: {e}"))?;
+            match node.to_value() {
+                Value::Object(m) => merged.extend(m),
+                Value::Null => {}
+                _ => {
+                    return Err(format!(
+                        "{}: a vars file must hold a mapping",
+                        path.display()
+                    ));
+                }
+            }
+            self.vars_files = Arc::new(merged.clone());
+        }
+        Ok(())
+    }
+
+    fn stopped(&self) -> bool {
+        self.mem.failed || self.mem.unreachable || self.ctx.aborted()
+    }
+
+    /// Walks a list of items; `path` is the list's position in the play.
+    pub fn run_items(&mut self, items: &[Item], path: &mut SitePath, scope: &Scope) -> Flow {
+        for (i, item) in items.iter().enumerate() {
+            if self.ctx.aborted() {
+                return Flow::Stop;
+            }
+            path.push(i as u32);
+            let flow = match item {
+                Item::Task(task) => self.run_task_item(task, path, scope),
+                Item::Block(block) => self.run_block(block, path, scope),
+            };
+            path.pop();
+            if flow != Flow::Continue {
+                return flow;
+            }
+        }
+        Flow::Continue
+    }
+
+    fn run_block(&mut self, block: &Block, path: &mut SitePath, scope: &Scope) -> Flow {
+        let inner = Scope {
+            keywords: block.keywords.inherit(&scope.keywords),
+            role: block.role.clone().or_else(|| scope.role.clone()),
+        };
+        path.push(0);
+        let mut flow = self.run_items(&block.block, path, &inner);
+        path.pop();
+        if flow == Flow::Failed && !block.rescue.is_empty() {
+            self.mem.stats.rescue();
+            self.mem.failed = false;
+            path.push(1);
+            flow = self.run_items(&block.rescue, path, &inner);
+            path.pop();
+        }
+        if !block.always.is_empty() && flow != Flow::Stop {
+            let was_failed = self.mem.failed;
+            self.mem.failed = false;
+            path.push(2);
+            let always = self.run_items(&block.always, path, &inner);
+            path.pop();
+            self.mem.failed = was_failed || always == Flow::Failed;
+            if always != Flow::Continue {
+                flow = always;
+            }
+        }
+        flow
+    }
+
+    fn run_task_item(&mut self, task: &Task, path: &mut SitePath, scope: &Scope) -> Flow {
+        let keywords = task.keywords.inherit(&scope.keywords);
+        if !self.ctx.opts.tags_allow(&keywords.tags) {
+            return Flow::Continue;
+        }
+        if let TaskAction::IncludeTasks {
+            file,
+            base_dir,
+            role,
+        } = &task.action
+        {
+            return self.include_tasks(task, file, base_dir, role.clone(), &keywords, path, scope);
+        }
+        let outcome = self.run_task(task, &keywords, scope, path);
+        let header = format!("TASK [{}]", self.task_title(task, scope));
+        self.finish_task(task, &keywords, path.clone(), header, outcome)
+    }
+
+    /// Name shown for a task: role tasks are prefixed with the role's name.
+    pub fn task_title(&self, task: &Task, scope: &Scope) -> String {
+        match &scope.role {
+            Some(role) => format!("{} : {}", role.name, task.display_name()),
+            None => task.display_name(),
+        }
+    }
+
+    /// Reports an outcome and applies its effects: notify, failure flow.
+    pub fn finish_task(
+        &mut self,
+        task: &Task,
+        keywords: &Keywords,
+        path: SitePath,
+        header: String,
+        outcome: Outcome,
+    ) -> Flow {
+        if outcome.borrowed {
+            return if outcome.is_failure() {
+                Flow::Failed
+            } else {
+                Flow::Continue
+            };
+        }
+        let meta = outcome
+            .result
+            .get("_meta")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        if outcome.changed() && outcome.status != Status::Skipped {
+            for name in &keywords.notify {
+                if !self.notified.contains(name) {
+                    self.notified.push(name.clone());
+                }
+            }
+        }
+        let failed = outcome.is_failure();
+        let unreachable = outcome.status == Status::Unreachable && !outcome.ignored;
+        if failed {
+            self.failed_result = Some(outcome.result.clone());
+            self.failed_task = Some(task.display_name());
+        }
+        if meta.is_none() || failed {
+            self.report(path.clone(), header, outcome);
+        }
+        if unreachable {
+            self.mem.unreachable = true;
+            return Flow::Stop;
+        }
+        if failed {
+            self.mem.failed = true;
+            if keywords
+                .any_errors_fatal
+                .unwrap_or(self.ctx.play.any_errors_fatal)
+            {
+                self.ctx.abort();
+            }
+            return Flow::Failed;
+        }
+        match meta.as_deref() {
+            Some("flush_handlers") => {
+                self.flush_handlers(path);
+                Flow::Continue
+            }
+            Some("end_host") => Flow::Stop,
+            Some("end_play") | Some("end_batch") => {
+                self.ctx.abort();
+                Flow::Stop
+            }
+            Some("clear_host_errors") => {
+                self.mem.failed = false;
+                Flow::Continue
+            }
+            Some("clear_facts") => {
+                self.mem.facts = Arc::new(Map::new());
+                Flow::Continue
+            }
+            _ => Flow::Continue,
+        }
+    }
+
+    /// Runs the handlers notified so far, in the order the play lists them.
+    pub fn flush_handlers(&mut self, at: SitePath) {
+        if self.notified.is_empty() || self.mem.unreachable {
+            return;
+        }
+        let notified = std::mem::take(&mut self.notified);
+        let mut handlers = Vec::new();
+        collect_handlers(
+            &self.ctx.play.handlers,
+            &Scope {
+                keywords: self.ctx.play.keywords.clone(),
+                role: None,
+            },
+            &mut handlers,
+        );
+        for (i, (handler, scope)) in handlers.into_iter().enumerate() {
+            let title = self.task_title(handler, &scope);
+            let wanted = notified.iter().any(|n| {
+                Some(n) == handler.name.as_ref() || *n == title || handler.listen.contains(n)
+            });
+            if !wanted {
+                continue;
+            }
+            let mut path = at.clone();
+            path.push(i as u32);
+            let keywords = handler.keywords.inherit(&scope.keywords);
+            let outcome = self.run_task(handler, &keywords, &scope, &path);
+            let flow = self.finish_task(
+                handler,
+                &keywords,
+                path,
+                format!("RUNNING HANDLER [{title}]"),
+                outcome,
+            );
+            if flow != Flow::Continue {
+                break;
+            }
+        }
+    }
+
+    pub fn report(&mut self, path: SitePath, header: String, outcome: Outcome) {
+        self.mem.stats.count(&outcome);
+        self.ctx.run_once.advance(self.index, &path);
+        self.send(Event::Result {
+            host: self.index,
+            path,
+            header,
+            outcome: Box::new(outcome),
+        });
+    }
+
+    pub fn send(&self, event: Event) {
+        // The printer only stops when the play is over; a send error means
+        // nobody is listening any more, and there is nothing left to tell.
+        let _ = self.ctx.events.send(event);
+    }
+}
+
+/// Handlers in play order, each with the scope (role) it belongs to.
+fn collect_handlers<'t>(items: &'t [Item], scope: &Scope, out: &mut Vec<(&'t Task, Scope)>) {
+    for item in items {
+        match item {
+            Item::Task(task) => out.push((task, scope.clone())),
+            Item::Block(block) => {
+                let inner = Scope {
+                    keywords: block.keywords.inherit(&scope.keywords),
+                    role: block.role.clone().or_else(|| scope.role.clone()),
+                };
+                collect_handlers(&block.block, &inner, out);
+            }
+        }
+    }
+}

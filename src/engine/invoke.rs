@@ -1,0 +1,364 @@
+//! One module run on one host: template the arguments, check them, probe,
+//! plan, carry out the plan (unless in check mode), and prove idempotence by
+//! probing again.
+
+use serde_json::Value;
+use tend_modules::{Args, CheckMode, Kind, Module, Observed, Plan, Step, StepOutput};
+
+use super::controller::TaskController;
+use super::host::{HostRun, Scope};
+use super::outcome::{Map, Outcome, Status};
+use crate::playbook::{Keywords, Task, TaskAction};
+use crate::templating::{OMIT_PLACEHOLDER, Vars};
+use crate::transport::{Become, Transport};
+
+/// Where and how a task's scripts run.
+struct Target<'t> {
+    transport: &'t dyn Transport,
+    become_: Option<Become>,
+    /// `export K=V` lines for `environment`.
+    env: String,
+}
+
+impl Target<'_> {
+    fn exec(&self, script: &str, stdin: Option<&[u8]>) -> Result<StepOutput, String> {
+        let full = if self.env.is_empty() {
+            script.to_string()
+        } else {
+            format!("{}{script}", self.env)
+        };
+        self.transport
+            .exec(&full, stdin, self.become_.as_ref())
+            .map(|o| StepOutput {
+                rc: o.rc,
+                stdout: o.stdout,
+                stderr: o.stderr,
+            })
+            .map_err(|e| e.message)
+    }
+
+    fn probe(&self, script: &str) -> Result<Observed, String> {
+        self.exec(script, None).map(|o| Observed {
+            rc: o.rc,
+            stdout: o.stdout,
+            stderr: o.stderr,
+        })
+    }
+}
+
+impl HostRun<'_, '_> {
+    pub fn invoke(&mut self, task: &Task, kw: &Keywords, scope: &Scope, vars: &Vars) -> Outcome {
+        let TaskAction::Module {
+            module,
+            args,
+            arg_locs,
+            ..
+        } = &task.action
+        else {
+            return Outcome::failed("include_tasks cannot run as a module");
+        };
+        let at = |param: Option<&str>| {
+            param
+                .and_then(|p| arg_locs.iter().find(|(k, _)| k == p))
+                .map_or_else(|| task.loc.to_string(), |(_, l)| l.to_string())
+        };
+        let rendered = match self.render_args(*module, args, vars) {
+            Ok(r) => r,
+            Err(e) => return Outcome::failed(format!("{}: {e}", at(None))),
+        };
+        let checked = if module.params().is_empty() {
+            Ok(Args::from_map(rendered))
+        } else {
+            Args::check(module.params(), &rendered, false)
+        };
+        let args = match checked {
+            Ok(a) => a,
+            Err(e) => {
+                return Outcome::failed(format!(
+                    "{}: {}: {}",
+                    at(e.param.as_deref()),
+                    module.name(),
+                    e.message
+                ));
+            }
+        };
+        let check = self
+            .flag(&kw.check_mode, vars)
+            .unwrap_or(self.ctx.opts.check);
+        let diff = self.flag(&kw.diff, vars).unwrap_or(self.ctx.opts.diff);
+        let controller = TaskController::new(self.ctx, scope, vars, check);
+        let prepared = match module.prepare(args, &controller) {
+            Ok(t) => t,
+            Err(e) => {
+                return Outcome::failed(format!(
+                    "{}: {}: {}",
+                    at(e.param.as_deref()),
+                    module.name(),
+                    e.message
+                ));
+            }
+        };
+        if module.local() {
+            return match prepared.plan(None) {
+                Ok(mut plan) => {
+                    if matches!(module.name(), "debug" | "assert") {
+                        // Ansible always shows debug's result, not only under -v.
+                        plan.result.insert(
+                            "_verbose_always".into(),
+                            Value::String(module.name().into()),
+                        );
+                    }
+                    ok_outcome(plan, diff)
+                }
+                Err(e) => failed_outcome(e),
+            };
+        }
+        let target = match self.target(kw, vars) {
+            Ok(t) => t,
+            Err(e) => return Outcome::failed(e),
+        };
+        let observe = |t: &dyn tend_modules::Task| -> Result<Option<Observed>, String> {
+            match t.probe() {
+                Some(script) => target.probe(&script).map(Some),
+                None => Ok(None),
+            }
+        };
+        let observed = match observe(prepared.as_ref()) {
+            Ok(o) => o,
+            Err(e) => return unreachable(e),
+        };
+        let plan = match prepared.plan(observed.as_ref()) {
+            Ok(p) => p,
+            Err(e) => return self.check_mode_failure(check, failed_outcome(e)),
+        };
+        if let Some(msg) = &plan.skipped {
+            return Outcome::skipped(msg, None);
+        }
+        if !plan.changed {
+            return ok_outcome(plan, diff);
+        }
+        if check {
+            if let CheckMode::Skip(msg) = prepared.check_mode() {
+                let mut o = Outcome::skipped(&msg, None);
+                o.result.insert("msg".into(), Value::String(msg));
+                return o;
+            }
+            self.would_change.get_or_insert_with(|| task.display_name());
+            return changed_outcome(&plan, plan.result.clone(), diff);
+        }
+        let mut outputs = Vec::new();
+        for step in &plan.steps {
+            match run_step(&target, step) {
+                Ok(out) if step.check_rc && out.rc != 0 => {
+                    let mut o = Outcome::failed(step_error(&out));
+                    o.result.insert("rc".into(), Value::from(out.rc));
+                    return o;
+                }
+                Ok(out) => outputs.push(out),
+                Err(e) => return unreachable(e),
+            }
+        }
+        let result = match prepared.finish(&plan, &outputs) {
+            Ok(r) => r,
+            Err(e) => {
+                let mut o = failed_outcome(e);
+                o.result.insert("changed".into(), Value::Bool(true));
+                return o;
+            }
+        };
+        if prepared.verify() {
+            let again = observe(prepared.as_ref())
+                .and_then(|o| prepared.plan(o.as_ref()).map_err(|e| e.msg));
+            match again {
+                Ok(p) if p.changed => {
+                    return Outcome::failed(format!(
+                        "{}: the '{}' module is not idempotent here: after applying its change, it still finds a change to make. This is a bug in tend; please report it with this task.",
+                        task.loc,
+                        module.name()
+                    ));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    return Outcome::failed(format!(
+                        "could not check the result of the change: {e}"
+                    ));
+                }
+            }
+        }
+        changed_outcome(&plan, result, diff)
+    }
+
+    /// A failure under `--check` that follows a change that did not happen
+    /// is reported as a change that depends on it, not as a failure.
+    fn check_mode_failure(&self, check: bool, outcome: Outcome) -> Outcome {
+        match (&self.would_change, check) {
+            (Some(first), true) => {
+                let mut result = Map::new();
+                result.insert("changed".into(), Value::Bool(true));
+                let why = outcome.msg().unwrap_or("").to_string();
+                result.insert(
+                    "msg".into(),
+                    Value::String(format!(
+                        "would change; depends on '{first}', which would change first ({why})"
+                    )),
+                );
+                Outcome::new(Status::Changed, result)
+            }
+            _ => outcome,
+        }
+    }
+
+    fn render_args(&self, module: &dyn Module, args: &Map, vars: &Vars) -> Result<Map, String> {
+        let mut out = Map::new();
+        for (key, value) in args {
+            let raw = module
+                .params()
+                .iter()
+                .any(|p| p.answers_to(key) && p.kind == Kind::Raw);
+            let rendered = if raw {
+                value.clone()
+            } else {
+                self.ctx
+                    .templar
+                    .render_value(value, vars)
+                    .map_err(|e| e.to_string())?
+            };
+            if rendered.as_str() == Some(OMIT_PLACEHOLDER) {
+                continue;
+            }
+            out.insert(key.clone(), rendered);
+        }
+        Ok(out)
+    }
+
+    fn target(&self, kw: &Keywords, vars: &Vars) -> Result<Target<'_>, String> {
+        let transport: &dyn Transport = match &kw.delegate_to {
+            Some(d) => {
+                let host = self
+                    .ctx
+                    .templar
+                    .render_str(d, vars)
+                    .map_err(|e| e.to_string())?;
+                self.ctx.transport_for(&host).ok_or_else(|| format!("cannot delegate to '{host}': tend delegates to localhost and inventory hosts"))?
+            }
+            None => self.mem.transport.as_ref(),
+        };
+        let become_ = match kw.become_ {
+            Some(true) => {
+                let user = match &kw.become_user {
+                    Some(u) => self
+                        .ctx
+                        .templar
+                        .render_str(u, vars)
+                        .map_err(|e| e.to_string())?,
+                    None => "root".into(),
+                };
+                Some(Become { user })
+            }
+            _ => None,
+        };
+        let mut env = String::new();
+        if let Some(e) = &kw.environment {
+            match self
+                .ctx
+                .templar
+                .render_value(e, vars)
+                .map_err(|e| e.to_string())?
+            {
+                Value::Object(m) => {
+                    for (k, v) in m {
+                        if !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || k.is_empty()
+                        {
+                            return Err(format!("environment: '{k}' is not a valid variable name"));
+                        }
+                        env.push_str(&format!(
+                            "export {k}={}\n",
+                            tend_modules::shell::quote(&tend_modules::display(&v))
+                        ));
+                    }
+                }
+                Value::Null => {}
+                other => return Err(format!("environment must be a mapping, got {other}")),
+            }
+        }
+        Ok(Target {
+            transport,
+            become_,
+            env,
+        })
+    }
+}
+
+fn run_step(target: &Target<'_>, step: &Step) -> Result<StepOutput, String> {
+    target.exec(&step.script, step.stdin.as_deref())
+}
+
+fn step_error(out: &StepOutput) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = stderr.trim();
+    if stderr.is_empty() {
+        format!("a step failed with exit code {}", out.rc)
+    } else {
+        format!("{stderr} (exit code {})", out.rc)
+    }
+}
+
+fn unreachable(message: String) -> Outcome {
+    let mut result = Map::new();
+    result.insert("unreachable".into(), Value::Bool(true));
+    result.insert("changed".into(), Value::Bool(false));
+    result.insert("msg".into(), Value::String(message));
+    Outcome::new(Status::Unreachable, result)
+}
+
+fn ok_outcome(plan: Plan, diff: bool) -> Outcome {
+    let mut result = plan.result;
+    result.entry("changed").or_insert(Value::Bool(false));
+    let mut o = Outcome::new(Status::Ok, result);
+    if diff {
+        o.diffs = render_diffs(&plan.diff);
+    }
+    o
+}
+
+fn changed_outcome(plan: &Plan, mut result: Map, diff: bool) -> Outcome {
+    result.insert("changed".into(), Value::Bool(true));
+    let mut o = Outcome::new(Status::Changed, result);
+    if diff && !plan.diff.is_empty() {
+        o.diffs = render_diffs(&plan.diff);
+        let entries: Vec<Value> = plan
+            .diff
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "before": d.before, "after": d.after,
+                    "before_header": d.before_header, "after_header": d.after_header,
+                })
+            })
+            .collect();
+        o.result.insert("diff".into(), Value::Array(entries));
+    }
+    o
+}
+
+fn failed_outcome(e: tend_modules::TaskError) -> Outcome {
+    let mut result = e.result;
+    result.insert("failed".into(), Value::Bool(true));
+    result.insert("msg".into(), Value::String(e.msg));
+    result.entry("changed").or_insert(Value::Bool(false));
+    Outcome::new(Status::Failed, result)
+}
+
+fn render_diffs(diffs: &[tend_modules::Diff]) -> Vec<String> {
+    diffs
+        .iter()
+        .map(|d| {
+            tend_modules::diff::unified(
+                &d.before,
+                &d.after,
+                &format!("before: {}", d.before_header),
+                &format!("after: {}", d.after_header),
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,22 @@
+//! The engine: runs a loaded playbook against an inventory, host by host in
+//! parallel, task by task, and reports what happened.
+
+mod controller;
+mod facts;
+mod host;
+mod hostvars;
+mod include;
+mod invoke;
+mod options;
+mod outcome;
+mod play;
+mod run;
+mod run_once;
+mod stats;
+mod task;
+mod vars;
+
+pub use options::RunOptions;
+pub use outcome::{ItemOutcome, Outcome, Status};
+pub use run::{RunSummary, run_playbook};
+pub use stats::HostStats;

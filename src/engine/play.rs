@@ -1,0 +1,442 @@
+//! Running one play: choose its hosts, cut them into `serial` batches, walk
+//! every host of a batch on its own thread (up to `--forks` at once), and
+//! print what they did in playbook order.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Sender, channel};
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+use super::host::{HostMemory, HostRun};
+use super::hostvars::HostvarsTable;
+use super::options::RunOptions;
+use super::outcome::{Map, Outcome};
+use super::run_once::RunOnce;
+use crate::error::Error;
+use crate::inventory::Inventory;
+use crate::playbook::{Item, Play, RoleScope, Serial};
+use crate::report::Reporter;
+use crate::templating::Templar;
+use crate::transport::{Local, Transport};
+
+/// A task's position in the play, compared in order: sections, list
+/// indices, block parts, included files, handlers after their flush point.
+pub type SitePath = Vec<u32>;
+
+/// What host threads tell the printer.
+pub enum Event {
+    Result {
+        host: usize,
+        path: SitePath,
+        header: String,
+        outcome: Box<Outcome>,
+    },
+    Included {
+        host: usize,
+        path: SitePath,
+        header: String,
+        file: String,
+    },
+    Retry {
+        host: usize,
+        task: String,
+        left: u32,
+        result: Box<Map>,
+    },
+    HostDone {
+        host: usize,
+    },
+}
+
+/// What every host thread of a play shares.
+pub struct PlayCtx<'p> {
+    pub play: &'p Play,
+    pub playbook_dir: PathBuf,
+    pub inventory: &'p Inventory,
+    pub templar: &'p Templar,
+    pub opts: &'p RunOptions,
+    pub play_vars: Arc<Map>,
+    pub extra_vars: Arc<Map>,
+    /// Magic variables that are the same for every host of the play.
+    pub magic: Arc<Map>,
+    pub hostvars: Arc<HostvarsTable>,
+    pub events: Sender<Event>,
+    pub local: Arc<Local>,
+    pub transports: HashMap<String, Arc<dyn Transport>>,
+    aborted: AtomicBool,
+    pub run_once: RunOnce,
+    includes: Mutex<HashMap<PathBuf, Arc<Vec<Item>>>>,
+}
+
+impl PlayCtx<'_> {
+    pub fn aborted(&self) -> bool {
+        self.aborted.load(Ordering::SeqCst)
+    }
+
+    pub fn abort(&self) {
+        self.aborted.store(true, Ordering::SeqCst);
+    }
+
+    /// The transport for `delegate_to`: localhost, or an inventory host.
+    pub fn transport_for(&self, host: &str) -> Option<&dyn Transport> {
+        if matches!(host, "localhost" | "127.0.0.1" | "::1") {
+            return Some(self.local.as_ref());
+        }
+        self.transports.get(host).map(|t| t.as_ref())
+    }
+
+    /// Makes a host's current variables visible to others as `hostvars[host]`.
+    pub fn publish_hostvars(&self, host: &str, mem: &HostMemory) {
+        let mut view = (*mem.inventory_vars).clone();
+        view.extend(mem.facts.as_ref().clone());
+        view.extend(mem.host_facts.as_ref().clone());
+        view.insert("inventory_hostname".into(), Value::String(host.to_string()));
+        self.hostvars.set(host, Arc::new(view));
+    }
+
+    /// An included task file, read once per play and shared by the hosts.
+    pub fn load_include(
+        &self,
+        path: &Path,
+        role: Option<Arc<RoleScope>>,
+    ) -> Result<Arc<Vec<Item>>, String> {
+        let mut cache = self.includes.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(items) = cache.get(path) {
+            return Ok(items.clone());
+        }
+        let items =
+            Arc::new(crate::playbook::load_task_file(path, role).map_err(|e| e.to_string())?);
+        cache.insert(path.to_path_buf(), items.clone());
+        Ok(items)
+    }
+}
+
+/// Everything a play needs from the run around it.
+pub struct PlayInput<'p> {
+    pub play: &'p Play,
+    pub playbook_dir: &'p Path,
+    pub inventory: &'p Inventory,
+    pub templar: &'p Templar,
+    pub opts: &'p RunOptions,
+    pub hostvars: Arc<HostvarsTable>,
+    pub local: Arc<Local>,
+}
+
+/// Runs a play on the hosts it selects. `memories` holds every host's
+/// state across plays, in inventory order.
+pub fn run_play(
+    input: PlayInput<'_>,
+    memories: &mut [HostMemory],
+    reporter: &mut dyn Reporter,
+) -> Result<(), Error> {
+    let PlayInput {
+        play,
+        playbook_dir,
+        inventory,
+        templar,
+        opts,
+        hostvars,
+        local,
+    } = input;
+    let pattern = templar
+        .render_str(&play.hosts, &extra_only(opts))
+        .map_err(|e| Error::at(&play.loc, format!("hosts: {e}")))?;
+    let mut selected = inventory.select(&pattern);
+    if let Some(limit) = &opts.limit {
+        let allowed = inventory.select(limit);
+        selected.retain(|h| allowed.contains(h));
+    }
+    let name = play.name.clone().unwrap_or_else(|| pattern.clone());
+    reporter.play_start(&name);
+    let mut hosts: Vec<usize> = selected
+        .iter()
+        .filter_map(|h| memories.iter().position(|m| &m.name == h))
+        .filter(|&i| !memories[i].unreachable && !memories[i].failed)
+        .collect();
+    hosts.sort_unstable();
+    hosts.dedup();
+    if hosts.is_empty() {
+        reporter.no_hosts();
+        return Ok(());
+    }
+    let play_names: Vec<Value> = hosts
+        .iter()
+        .map(|&i| Value::String(memories[i].name.clone()))
+        .collect();
+    let transports: HashMap<String, Arc<dyn Transport>> = memories
+        .iter()
+        .map(|m| (m.name.clone(), m.transport.clone()))
+        .collect();
+    let remaining = memories;
+    let batches = batches(&hosts, &play.serial);
+    for batch in batches {
+        let mut magic = Map::new();
+        magic.insert(
+            "play_hosts".into(),
+            Value::Array(
+                batch
+                    .iter()
+                    .map(|&i| Value::String(remaining[i].name.clone()))
+                    .collect(),
+            ),
+        );
+        magic.insert("ansible_play_batch".into(), magic["play_hosts"].clone());
+        magic.insert(
+            "ansible_play_hosts".into(),
+            Value::Array(play_names.clone()),
+        );
+        magic.insert(
+            "ansible_play_hosts_all".into(),
+            Value::Array(play_names.clone()),
+        );
+        magic.insert("ansible_play_name".into(), Value::String(name.clone()));
+        magic.insert("ansible_check_mode".into(), Value::Bool(opts.check));
+        magic.insert("ansible_diff_mode".into(), Value::Bool(opts.diff));
+        magic.insert("ansible_verbosity".into(), Value::from(opts.verbosity));
+        magic.insert("playbook_dir".into(), Value::String(absolute(playbook_dir)));
+        magic.insert(
+            "ansible_run_tags".into(),
+            Value::from(if opts.tags.is_empty() {
+                vec!["all".to_string()]
+            } else {
+                opts.tags.clone()
+            }),
+        );
+        magic.insert(
+            "ansible_skip_tags".into(),
+            Value::from(opts.skip_tags.clone()),
+        );
+        magic.insert("groups".into(), groups_value(inventory));
+        magic.insert("ansible_version".into(), serde_json::json!({"full": env!("CARGO_PKG_VERSION"), "string": env!("CARGO_PKG_VERSION")}));
+        let (tx, rx) = channel();
+        let ctx = PlayCtx {
+            play,
+            playbook_dir: playbook_dir.to_path_buf(),
+            inventory,
+            templar,
+            opts,
+            play_vars: Arc::new(play.vars.clone()),
+            extra_vars: Arc::new(opts.extra_vars.clone()),
+            magic: Arc::new(magic),
+            hostvars: hostvars.clone(),
+            events: tx,
+            local: local.clone(),
+            transports: transports.clone(),
+            aborted: AtomicBool::new(false),
+            run_once: RunOnce::new(batch.len()),
+            includes: Mutex::new(HashMap::new()),
+        };
+        let forks = if opts.forks == 0 {
+            batch.len()
+        } else {
+            opts.forks.min(batch.len())
+        };
+        let mut refs: Vec<(usize, &mut HostMemory)> = remaining
+            .iter_mut()
+            .enumerate()
+            .filter(|(i, _)| batch.contains(i))
+            .collect();
+        let position: HashMap<usize, usize> =
+            batch.iter().enumerate().map(|(pos, &i)| (i, pos)).collect();
+        refs.sort_by_key(|(i, _)| position[i]);
+        let names: Vec<String> = refs.iter().map(|(_, m)| m.name.clone()).collect();
+        let queue = Mutex::new(
+            refs.into_iter()
+                .map(|(i, m)| (position[&i], m))
+                .collect::<Vec<_>>(),
+        );
+        std::thread::scope(|s| {
+            for _ in 0..forks {
+                s.spawn(|| {
+                    loop {
+                        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop();
+                        let Some((pos, mem)) = next else { break };
+                        HostRun::new(&ctx, pos, mem).run_play();
+                        ctx.run_once.finish(pos);
+                    }
+                });
+            }
+            // Nothing else holds a sender once the hosts are done.
+            print_in_order(&rx, &names, reporter);
+        });
+        let failed = batch
+            .iter()
+            .filter(|&&i| remaining[i].failed || remaining[i].unreachable)
+            .count();
+        if let Some(pct) = play.max_fail_percentage {
+            if failed as f64 * 100.0 / batch.len() as f64 > pct {
+                reporter.note("NO MORE HOSTS LEFT");
+                for &i in &hosts {
+                    if !batch.contains(&i) {
+                        remaining[i].failed = false;
+                    }
+                }
+                break;
+            }
+        }
+        if ctx.aborted() || (play.any_errors_fatal && failed > 0) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Prints events per task position once every host has moved past it, so
+/// that output reads like Ansible's: one header, then each host's line.
+fn print_in_order(
+    rx: &std::sync::mpsc::Receiver<Event>,
+    names: &[String],
+    reporter: &mut dyn Reporter,
+) {
+    let mut cursors: Vec<Option<SitePath>> = vec![Some(Vec::new()); names.len()];
+    let mut pending: BTreeMap<SitePath, Vec<(usize, Pending)>> = BTreeMap::new();
+    let mut done = 0;
+    while done < names.len() {
+        let Ok(event) = rx.recv() else { break };
+        match event {
+            Event::Result {
+                host,
+                path,
+                header,
+                outcome,
+            } => {
+                cursors[host] = Some(path.clone());
+                pending
+                    .entry(path)
+                    .or_default()
+                    .push((host, Pending::Result(header, outcome)));
+            }
+            Event::Included {
+                host,
+                path,
+                header,
+                file,
+            } => {
+                cursors[host] = Some(path.clone());
+                pending
+                    .entry(path)
+                    .or_default()
+                    .push((host, Pending::Included(header, file)));
+            }
+            Event::Retry {
+                host,
+                task,
+                left,
+                result,
+            } => reporter.retry(&names[host], &task, left, &result),
+            Event::HostDone { host } => {
+                cursors[host] = None;
+                done += 1;
+            }
+        }
+        let min = cursors.iter().flatten().min().cloned();
+        let ready: Vec<SitePath> = pending
+            .keys()
+            .filter(|p| min.as_ref().is_none_or(|m| *p <= m))
+            .cloned()
+            .collect();
+        for path in ready {
+            if let Some(mut entries) = pending.remove(&path) {
+                flush(&mut entries, names, reporter);
+            }
+        }
+    }
+    for (_, mut entries) in std::mem::take(&mut pending) {
+        flush(&mut entries, names, reporter);
+    }
+}
+
+enum Pending {
+    Result(String, Box<Outcome>),
+    Included(String, String),
+}
+
+fn flush(entries: &mut [(usize, Pending)], names: &[String], reporter: &mut dyn Reporter) {
+    entries.sort_by_key(|(h, _)| *h);
+    let header = match &entries[0].1 {
+        Pending::Result(h, _) | Pending::Included(h, _) => h.clone(),
+    };
+    reporter.task_start(&header);
+    for (host, entry) in entries.iter() {
+        match entry {
+            Pending::Result(_, outcome) => reporter.result(&names[*host], outcome),
+            Pending::Included(_, file) => reporter.included(&names[*host], file),
+        }
+    }
+}
+
+/// Hosts cut into batches by `serial` (the last size repeats).
+fn batches(hosts: &[usize], serial: &[Serial]) -> Vec<Vec<usize>> {
+    if serial.is_empty() {
+        return vec![hosts.to_vec()];
+    }
+    let total = hosts.len();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while start < total {
+        let spec = &serial[i.min(serial.len() - 1)];
+        let size = match spec {
+            Serial::Count(n) => *n,
+            Serial::Percent(p) => ((total as f64 * p / 100.0) as usize).max(1),
+        }
+        .max(1);
+        let end = (start + size).min(total);
+        out.push(hosts[start..end].to_vec());
+        start = end;
+        i += 1;
+    }
+    out
+}
+
+fn groups_value(inventory: &Inventory) -> Value {
+    let mut m = Map::new();
+    for g in inventory.groups() {
+        m.insert(
+            g.to_string(),
+            Value::from(
+                inventory
+                    .group_hosts(g)
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>(),
+            ),
+        );
+    }
+    Value::Object(m)
+}
+
+fn extra_only(opts: &RunOptions) -> crate::templating::Vars {
+    let mut v = crate::templating::Vars::new();
+    v.push_layer(Arc::new(opts.extra_vars.clone()));
+    v
+}
+
+fn absolute(p: &Path) -> String {
+    std::fs::canonicalize(p)
+        .unwrap_or_else(|_| p.to_path_buf())
+        .display()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serial_batches() {
+        let hosts: Vec<usize> = (0..5).collect();
+        assert_eq!(batches(&hosts, &[]), vec![hosts.clone()]);
+        assert_eq!(
+            batches(&hosts, &[Serial::Count(2)]),
+            vec![vec![0, 1], vec![2, 3], vec![4]]
+        );
+        assert_eq!(
+            batches(&hosts, &[Serial::Count(1), Serial::Percent(50.0)]),
+            vec![vec![0], vec![1, 2], vec![3, 4]]
+        );
+    }
+}

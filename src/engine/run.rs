@@ -1,0 +1,111 @@
+//! A whole playbook run: every play in order, hosts remembered across
+//! plays, the recap at the end.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::host::HostMemory;
+use super::hostvars::HostvarsTable;
+use super::options::RunOptions;
+use super::outcome::Map;
+use super::play::{PlayInput, run_play};
+use crate::error::Error;
+use crate::inventory::Inventory;
+use crate::playbook::Playbook;
+use crate::report::Reporter;
+use crate::templating::Templar;
+use crate::transport::{Local, Transport, Unsupported};
+
+/// How the run went, for the exit code.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunSummary {
+    pub changed: bool,
+    pub failed: bool,
+    pub unreachable: bool,
+}
+
+pub fn run_playbook(
+    playbook: &Playbook,
+    inventory: &Inventory,
+    opts: &RunOptions,
+    reporter: &mut dyn Reporter,
+) -> Result<RunSummary, Error> {
+    let templar = Templar::new();
+    let local = Arc::new(Local::new());
+    let hostvars = Arc::new(HostvarsTable::default());
+    let mut names: Vec<String> = inventory.hosts().into_iter().map(str::to_string).collect();
+    if !names.iter().any(|h| h == "localhost") {
+        names.push("localhost".into());
+    }
+    let mut memories = Vec::new();
+    for name in names {
+        let vars = inventory.host_vars(&name, std::slice::from_ref(&playbook.dir))?;
+        let transport = transport_for(&name, &vars, &local);
+        let mem = HostMemory {
+            name: name.clone(),
+            transport,
+            inventory_vars: Arc::new(vars),
+            facts: Arc::new(Map::new()),
+            host_facts: Arc::new(Map::new()),
+            stats: Default::default(),
+            unreachable: false,
+            failed: false,
+        };
+        let mut view = (*mem.inventory_vars).clone();
+        view.insert("inventory_hostname".into(), Value::String(name.clone()));
+        hostvars.set(&name, Arc::new(view));
+        memories.push(mem);
+    }
+    let mut touched = vec![false; memories.len()];
+    for play in &playbook.plays {
+        let before: Vec<_> = memories.iter().map(|m| m.stats).collect();
+        run_play(
+            PlayInput {
+                play,
+                playbook_dir: &playbook.dir,
+                inventory,
+                templar: &templar,
+                opts,
+                hostvars: hostvars.clone(),
+                local: local.clone(),
+            },
+            &mut memories,
+            reporter,
+        )?;
+        for (i, m) in memories.iter().enumerate() {
+            if m.stats != before[i] {
+                touched[i] = true;
+            }
+        }
+    }
+    let shown: Vec<&HostMemory> = memories
+        .iter()
+        .zip(&touched)
+        .filter(|(_, t)| **t)
+        .map(|(m, _)| m)
+        .collect();
+    let stats: Vec<(String, super::HostStats)> =
+        shown.iter().map(|m| (m.name.clone(), m.stats)).collect();
+    let traffic: Vec<(String, (u64, u64, u64))> = shown
+        .iter()
+        .map(|m| (m.name.clone(), m.transport.counters().snapshot()))
+        .collect();
+    reporter.recap(&stats, &traffic);
+    Ok(RunSummary {
+        changed: stats.iter().any(|(_, s)| s.changed > 0),
+        failed: stats.iter().any(|(_, s)| s.failed > 0),
+        unreachable: stats.iter().any(|(_, s)| s.unreachable > 0),
+    })
+}
+
+/// `ansible_connection: local` (and localhost) run here; SSH comes with the
+/// SSH transport.
+fn transport_for(name: &str, vars: &Map, local: &Arc<Local>) -> Arc<dyn Transport> {
+    let connection = vars.get("ansible_connection").and_then(Value::as_str);
+    match connection {
+        Some("local") => local.clone(),
+        None if matches!(name, "localhost" | "127.0.0.1") => local.clone(),
+        other => Arc::new(Unsupported::new(name, other.unwrap_or("ssh"))),
+    }
+}

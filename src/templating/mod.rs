@@ -1,0 +1,306 @@
+//! Templates and expressions, with Ansible's filters and tests, on minijinja.
+//!
+//! `Templar` is what the engine calls: render a string, a whole parameter
+//! value, a file template, or evaluate a `when:` condition, against `Vars`.
+//! Ansible's semantics kept here: undefined variables are errors unless
+//! tested or defaulted; a lone `{{ expr }}` keeps its type; `omit` removes a
+//! parameter; variables are templated lazily when read; trailing newlines are
+//! kept and `trim_blocks` is on (both Ansible defaults).
+
+mod context;
+mod convert;
+mod error;
+mod filters;
+mod filters_data;
+mod filters_path;
+mod filters_serial;
+mod filters_text;
+mod lazy;
+mod lookups;
+mod pyjson;
+mod render;
+mod tests;
+mod vars;
+mod yaml_in;
+mod yaml_out;
+
+#[cfg(test)]
+mod tests_filters;
+#[cfg(test)]
+mod tests_filters_data;
+#[cfg(test)]
+mod tests_jinja;
+#[cfg(test)]
+mod tests_render;
+#[cfg(test)]
+mod tests_vars;
+
+use std::sync::Arc;
+
+use minijinja::syntax::SyntaxConfig;
+use minijinja::value::Value as MjValue;
+use minijinja::{AutoEscape, Environment, Output, State, UndefinedBehavior};
+
+pub use error::TemplateError;
+pub use vars::{HostVars, Vars};
+
+use context::Ctx;
+use convert::{bool_word, find_undefined, mj_to_json, undefined_error};
+
+/// The values the engine exchanges with templates.
+pub type Value = serde_json::Value;
+
+/// The value of the `omit` variable. A parameter whose rendered value is
+/// exactly this is dropped by `render_value`.
+pub const OMIT_PLACEHOLDER: &str = "__omit_place_holder__tend";
+
+/// Renders templates and evaluates expressions. Cheap to clone and shareable
+/// between threads; build one per run (or one per whitespace setting).
+#[derive(Clone)]
+pub struct Templar {
+    env: Arc<Environment<'static>>,
+}
+
+impl Default for Templar {
+    fn default() -> Templar {
+        Templar::new()
+    }
+}
+
+impl std::fmt::Debug for Templar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Templar")
+    }
+}
+
+impl Templar {
+    /// A templar with Ansible's filters, tests and lookups, and Ansible's
+    /// whitespace defaults (`trim_blocks` on, `lstrip_blocks` off).
+    pub fn new() -> Templar {
+        Templar::with_whitespace(true, false)
+    }
+
+    /// Like `new`, with the template module's `trim_blocks`/`lstrip_blocks`.
+    pub fn with_whitespace(trim_blocks: bool, lstrip_blocks: bool) -> Templar {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Chainable);
+        // Debug mode is what lets minijinja name the undefined expression.
+        env.set_debug(true);
+        let syntax = SyntaxConfig::builder()
+            .trim_blocks(trim_blocks)
+            .lstrip_blocks(lstrip_blocks)
+            .keep_trailing_newline(true)
+            .build();
+        if let Ok(syntax) = syntax {
+            env.set_syntax(syntax);
+        }
+        env.set_auto_escape_callback(|_| AutoEscape::None);
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.set_formatter(format_value);
+        env.add_global("omit", OMIT_PLACEHOLDER);
+        filters::register(&mut env);
+        tests::register(&mut env);
+        lookups::register(&mut env);
+        Templar { env: Arc::new(env) }
+    }
+
+    /// Renders `text` (may contain `{{ }}`, `{% %}`, `{# #}`) with `vars`.
+    pub fn render_str(&self, text: &str, vars: &Vars) -> Result<String, TemplateError> {
+        if !render::is_template(text) {
+            return Ok(text.to_string());
+        }
+        let ctx = self.ctx(vars);
+        render::render(&self.env, &ctx.value(), "<string>", text)
+            .map_err(|e| explain(&ctx, &e, text))
+    }
+
+    /// Templates a whole value recursively (strings in lists and maps, keys
+    /// too). A string that is only `{{ expr }}` keeps the expression's type.
+    /// Entries and items whose value renders to the omit placeholder are
+    /// removed.
+    pub fn render_value(&self, value: &Value, vars: &Vars) -> Result<Value, TemplateError> {
+        let ctx = self.ctx(vars);
+        self.walk(&ctx, value)
+    }
+
+    /// Evaluates a bare expression, as in `when:`, `assert that:` or
+    /// `debug var:`. A templated expression (`"{{ x }}"`) is rendered instead.
+    pub fn eval(&self, expr: &str, vars: &Vars) -> Result<Value, TemplateError> {
+        let ctx = self.ctx(vars);
+        let value = self.eval_mj(&ctx, expr, false)?;
+        mj_to_json(&value).map_err(|e| explain(&ctx, &e, expr))
+    }
+
+    /// `when:` truth. Strings are read as Ansible reads a conditional's text:
+    /// "yes"/"true"/"on"/"1" (any case) are true, "no"/"false"/"off"/"0"/""
+    /// are false, other non-empty strings are true.
+    pub fn eval_bool(&self, expr: &str, vars: &Vars) -> Result<bool, TemplateError> {
+        let ctx = self.ctx(vars);
+        let value = self.eval_mj(&ctx, expr, true)?;
+        Ok(match value.as_str() {
+            Some(s) => bool_word(s).unwrap_or(!s.is_empty()),
+            None => value.is_true(),
+        })
+    }
+
+    /// A `when:` (or `failed_when:`, `until:`...) as written in YAML: a
+    /// boolean, an expression, or a list of them that must all hold. An empty
+    /// condition holds, as in Ansible.
+    pub fn eval_when(&self, when: &Value, vars: &Vars) -> Result<bool, TemplateError> {
+        match when {
+            Value::Null => Ok(true),
+            Value::Bool(b) => Ok(*b),
+            Value::Number(n) => Ok(n.as_f64().is_some_and(|f| f != 0.0)),
+            Value::String(s) if s.trim().is_empty() => Ok(true),
+            Value::String(s) => self.eval_bool(s, vars),
+            Value::Array(items) => {
+                for item in items {
+                    if !self.eval_when(item, vars)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            Value::Object(_) => Err(TemplateError::new(
+                "a condition must be an expression or a list of expressions, not a mapping",
+            )),
+        }
+    }
+
+    /// Checks template syntax only; no variables needed.
+    pub fn check_syntax(&self, text: &str) -> Result<(), TemplateError> {
+        if !render::is_template(text) {
+            return Ok(());
+        }
+        self.env
+            .template_from_named_str("<string>", text)
+            .map(|_| ())
+            .map_err(|e| TemplateError::from_minijinja(&e, text.contains('\n')))
+    }
+
+    /// Checks the syntax of a bare expression (or of a templated one).
+    pub fn check_expr_syntax(&self, expr: &str) -> Result<(), TemplateError> {
+        if render::is_template(expr) {
+            return self.check_syntax(expr);
+        }
+        if expr.trim().is_empty() {
+            return Err(TemplateError::new("empty expression"));
+        }
+        self.env
+            .compile_expression_owned(expr.to_string())
+            .map(|_| ())
+            .map_err(|e| TemplateError::from_minijinja(&e, expr.contains('\n')))
+    }
+
+    /// Renders a file template; `name` appears in minijinja's own messages.
+    /// The trailing newline is kept, as Ansible keeps it.
+    pub fn render_file(
+        &self,
+        name: &str,
+        text: &str,
+        vars: &Vars,
+    ) -> Result<String, TemplateError> {
+        let ctx = self.ctx(vars);
+        render::render(&self.env, &ctx.value(), name, text).map_err(|e| {
+            let mut err = TemplateError::from_minijinja(&e, true);
+            ctx.explain(&mut err, e.kind() == minijinja::ErrorKind::UndefinedError);
+            err
+        })
+    }
+
+    fn ctx(&self, vars: &Vars) -> Arc<Ctx> {
+        Ctx::new(self.env.clone(), vars.clone())
+    }
+
+    /// Evaluates `expr`. In a `conditional`, a templated expression whose
+    /// result is text is evaluated again as an expression (`when: "{{ c }}"`
+    /// with `c: "x == 1"`), as Ansible does.
+    fn eval_mj(
+        &self,
+        ctx: &Arc<Ctx>,
+        expr: &str,
+        conditional: bool,
+    ) -> Result<MjValue, TemplateError> {
+        if expr.trim().is_empty() {
+            return Err(TemplateError::new("empty expression"));
+        }
+        let cv = ctx.value();
+        if render::is_template(expr) {
+            let value = render::template_string(&self.env, &cv, expr)
+                .map_err(|e| explain(ctx, &e, expr))?;
+            return match value.as_str() {
+                Some(text)
+                    if conditional && !text.trim().is_empty() && bool_word(text).is_none() =>
+                {
+                    render::eval(&self.env, &cv, text).map_err(|e| explain(ctx, &e, text))
+                }
+                _ => Ok(value),
+            };
+        }
+        render::eval(&self.env, &cv, expr).map_err(|e| explain(ctx, &e, expr))
+    }
+
+    fn walk(&self, ctx: &Arc<Ctx>, value: &Value) -> Result<Value, TemplateError> {
+        Ok(match value {
+            Value::String(s) if render::is_template(s) => {
+                let v = render::template_string(&self.env, &ctx.value(), s)
+                    .map_err(|e| explain(ctx, &e, s))?;
+                mj_to_json(&v).map_err(|e| explain(ctx, &e, s))?
+            }
+            Value::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    let v = self.walk(ctx, item)?;
+                    if !is_omit(&v) {
+                        out.push(v);
+                    }
+                }
+                Value::Array(out)
+            }
+            Value::Object(map) => {
+                let mut out = serde_json::Map::with_capacity(map.len());
+                for (k, v) in map {
+                    let v = self.walk(ctx, v)?;
+                    if is_omit(&v) {
+                        continue;
+                    }
+                    let key = if render::is_template(k) {
+                        render::render(&self.env, &ctx.value(), "<string>", k)
+                            .map_err(|e| explain(ctx, &e, k))?
+                    } else {
+                        k.clone()
+                    };
+                    out.insert(key, v);
+                }
+                Value::Object(out)
+            }
+            other => other.clone(),
+        })
+    }
+}
+
+fn is_omit(v: &Value) -> bool {
+    v.as_str() == Some(OMIT_PLACEHOLDER)
+}
+
+fn explain(ctx: &Ctx, err: &minijinja::Error, source: &str) -> TemplateError {
+    let mut out = TemplateError::from_minijinja(err, source.contains('\n'));
+    ctx.explain(&mut out, err.kind() == minijinja::ErrorKind::UndefinedError);
+    out
+}
+
+/// Prints values into templates: undefined values (also inside lists and
+/// maps) are errors naming the variable, and none prints as "", as in Ansible.
+fn format_value(
+    out: &mut Output,
+    state: &mut State,
+    value: &MjValue,
+) -> Result<(), minijinja::Error> {
+    if let Some(undefined) = find_undefined(value) {
+        return Err(undefined_error(&undefined));
+    }
+    if value.is_none() {
+        return Ok(());
+    }
+    minijinja::escape_formatter(out, state, value)
+}

@@ -1,0 +1,126 @@
+//! Transports: how the engine reaches a host. Every probe and step is a
+//! `/bin/sh` script with optional stdin, so a transport only has to run
+//! scripts; file writes and `become` are scripts too.
+
+mod local;
+
+pub use local::Local;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What a script printed and how it exited.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOutput {
+    pub rc: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// The host could not be reached or the script could not be started:
+/// the host is unreachable, not the task failed.
+#[derive(Debug, Clone)]
+pub struct TransportError {
+    pub message: String,
+}
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Privilege escalation for one script.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Become {
+    pub user: String,
+}
+
+pub trait Transport: Send + Sync {
+    /// Runs `script` with `/bin/sh`, feeding it `stdin`.
+    fn exec(
+        &self,
+        script: &str,
+        stdin: Option<&[u8]>,
+        become_: Option<&Become>,
+    ) -> Result<ExecOutput, TransportError>;
+    /// Round trips and bytes so far, for `-v` and the JSON report.
+    fn counters(&self) -> &Counters;
+}
+
+/// Traffic accounting of one host's connection.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub round_trips: AtomicU64,
+    pub bytes_sent: AtomicU64,
+    pub bytes_received: AtomicU64,
+}
+
+impl Counters {
+    pub fn record(&self, sent: usize, received: usize) {
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        self.bytes_sent.fetch_add(sent as u64, Ordering::Relaxed);
+        self.bytes_received
+            .fetch_add(received as u64, Ordering::Relaxed);
+    }
+
+    pub fn snapshot(&self) -> (u64, u64, u64) {
+        (
+            self.round_trips.load(Ordering::Relaxed),
+            self.bytes_sent.load(Ordering::Relaxed),
+            self.bytes_received.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// Wraps a script so that it runs as another user through sudo.
+pub fn with_become(script: &str, become_: Option<&Become>, current_user: &str) -> Vec<String> {
+    match become_ {
+        Some(b) if b.user != current_user => vec![
+            "sudo".into(),
+            "-H".into(),
+            "-n".into(),
+            "-u".into(),
+            b.user.clone(),
+            "--".into(),
+            "/bin/sh".into(),
+            "-c".into(),
+            script.to_string(),
+        ],
+        _ => vec!["/bin/sh".into(), "-c".into(), script.to_string()],
+    }
+}
+
+/// A connection type tend cannot use yet: every attempt reports the host
+/// unreachable with a message that says so.
+pub struct Unsupported {
+    message: String,
+    counters: Counters,
+}
+
+impl Unsupported {
+    pub fn new(host: &str, connection: &str) -> Unsupported {
+        Unsupported {
+            message: format!(
+                "cannot reach {host}: the '{connection}' connection is not available in this version of tend; use `ansible_connection=local` for the control machine"
+            ),
+            counters: Counters::default(),
+        }
+    }
+}
+
+impl Transport for Unsupported {
+    fn exec(
+        &self,
+        _: &str,
+        _: Option<&[u8]>,
+        _: Option<&Become>,
+    ) -> Result<ExecOutput, TransportError> {
+        Err(TransportError {
+            message: self.message.clone(),
+        })
+    }
+
+    fn counters(&self) -> &Counters {
+        &self.counters
+    }
+}

@@ -1,0 +1,331 @@
+//! Builds the positioned YAML tree from saphyr-parser's events.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+
+use super::scalar::resolve_plain;
+use super::{Loc, Node, NodeValue, Source};
+use crate::error::Error;
+
+/// More nodes than this (after expanding aliases) is refused, so that a
+/// "billion laughs" file cannot exhaust memory.
+const MAX_NODES: usize = 1_000_000;
+/// Deeper nesting than this is refused, so that recursion stays bounded.
+const MAX_DEPTH: usize = 200;
+
+/// Reads and parses a YAML file. An empty file is `Null`.
+pub fn load_file(path: &Path) -> Result<Node, Error> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, &e))?;
+    let text = String::from_utf8(bytes).map_err(|e| Error::Plain {
+        message: format!(
+            "{}: the file is not UTF-8 text (invalid byte at offset {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        ),
+    })?;
+    load_str(path, text)
+}
+
+/// Parses YAML text that came from `path` (used in messages).
+pub fn load_str(path: &Path, text: String) -> Result<Node, Error> {
+    let source = Arc::new(Source {
+        path: path.to_path_buf(),
+        text,
+    });
+    let mut builder = Builder {
+        source: source.clone(),
+        anchors: HashMap::new(),
+        nodes: 0,
+    };
+    let text = source.text.as_str();
+    let mut parser = Parser::new_from_str(text);
+    let mut docs = Vec::new();
+    loop {
+        let (event, _) = next(&mut parser, &source)?;
+        match event {
+            Event::StreamEnd => break,
+            Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
+            Event::DocumentStart(_) => {
+                let (event, span) = next(&mut parser, &source)?;
+                if matches!(event, Event::DocumentEnd) {
+                    docs.push(Node {
+                        value: NodeValue::Null,
+                        loc: builder.loc(span),
+                    });
+                    continue;
+                }
+                docs.push(builder.node(&mut parser, event, span, 0)?);
+            }
+            _ => {}
+        }
+    }
+    match docs.len() {
+        0 => Ok(Node {
+            value: NodeValue::Null,
+            loc: Loc {
+                source,
+                line: 1,
+                col: 1,
+            },
+        }),
+        1 => Ok(docs.remove(0)),
+        _ => Err(Error::at(
+            &docs[1].loc,
+            "this file holds more than one YAML document; tend reads one per file",
+        )),
+    }
+}
+
+type Events<'a> = Parser<'a, saphyr_parser::StrInput<'a>>;
+
+fn next<'a>(parser: &mut Events<'a>, source: &Arc<Source>) -> Result<(Event<'a>, Span), Error> {
+    match parser.next_event() {
+        Some(Ok(pair)) => Ok(pair),
+        Some(Err(e)) => {
+            let m = e.marker();
+            let loc = Loc {
+                source: source.clone(),
+                line: m.line(),
+                col: m.col() + 1,
+            };
+            let mut message = format!("malformed YAML: {}", e.info());
+            if source.line(m.line()).is_some_and(|l| l.contains('\t')) {
+                message.push_str(" (this line has a tab; YAML indents with spaces only)");
+            }
+            Err(Error::at(&loc, message))
+        }
+        None => Ok((Event::StreamEnd, Span::default())),
+    }
+}
+
+struct Builder {
+    source: Arc<Source>,
+    anchors: HashMap<usize, Node>,
+    nodes: usize,
+}
+
+impl Builder {
+    fn loc(&self, span: Span) -> Loc {
+        Loc {
+            source: self.source.clone(),
+            line: span.start.line(),
+            col: span.start.col() + 1,
+        }
+    }
+
+    fn count(&mut self, n: usize, loc: &Loc) -> Result<(), Error> {
+        self.nodes += n;
+        if self.nodes > MAX_NODES {
+            return Err(Error::at(
+                loc,
+                format!(
+                    "this YAML expands to more than {MAX_NODES} values (aliases repeated too often?); refusing to load it"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn node<'a>(
+        &mut self,
+        parser: &mut Events<'a>,
+        event: Event<'a>,
+        span: Span,
+        depth: usize,
+    ) -> Result<Node, Error> {
+        let loc = self.loc(span);
+        if depth > MAX_DEPTH {
+            return Err(Error::at(
+                &loc,
+                format!("YAML nested deeper than {MAX_DEPTH} levels"),
+            ));
+        }
+        self.count(1, &loc)?;
+        let (node, anchor) = match event {
+            Event::Scalar(text, style, anchor, tag) => {
+                let forced_str = tag
+                    .as_ref()
+                    .is_some_and(|t| t.suffix == "str" || t.handle == "!");
+                let value = if style == ScalarStyle::Plain && !forced_str {
+                    resolve_plain(&text)
+                } else {
+                    NodeValue::Str(text.into_owned())
+                };
+                (Node { value, loc }, anchor)
+            }
+            Event::Alias(id) => {
+                let Some(target) = self.anchors.get(&id).cloned() else {
+                    return Err(Error::at(
+                        &loc,
+                        "this alias refers to an anchor that is not defined before it",
+                    ));
+                };
+                self.count(size(&target), &loc)?;
+                return Ok(target);
+            }
+            Event::SequenceStart(anchor, _) => {
+                let mut items = Vec::new();
+                loop {
+                    let (event, span) = next(parser, &self.source)?;
+                    if matches!(event, Event::SequenceEnd) {
+                        break;
+                    }
+                    items.push(self.node(parser, event, span, depth + 1)?);
+                }
+                (
+                    Node {
+                        value: NodeValue::Seq(items),
+                        loc,
+                    },
+                    anchor,
+                )
+            }
+            Event::MappingStart(anchor, _) => {
+                let mut entries: Vec<(Node, Node)> = Vec::new();
+                let mut merged: Vec<(Node, Node)> = Vec::new();
+                loop {
+                    let (event, span) = next(parser, &self.source)?;
+                    if matches!(event, Event::MappingEnd) {
+                        break;
+                    }
+                    let key = self.node(parser, event, span, depth + 1)?;
+                    let (event, span) = next(parser, &self.source)?;
+                    let value = self.node(parser, event, span, depth + 1)?;
+                    if key.as_str() == Some("<<") {
+                        merged.extend(merge_source(&value)?);
+                        continue;
+                    }
+                    let text = key.key_text();
+                    if let Some(i) = entries.iter().position(|(k, _)| k.key_text() == text) {
+                        eprintln!(
+                            "[WARNING]: {}: duplicate key '{text}' (first at line {}); the last one wins, as in Ansible",
+                            key.loc, entries[i].0.loc.line
+                        );
+                        entries.remove(i);
+                    }
+                    entries.push((key, value));
+                }
+                for (k, v) in merged {
+                    let text = k.key_text();
+                    if !entries.iter().any(|(e, _)| e.key_text() == text) {
+                        entries.push((k, v));
+                    }
+                }
+                (
+                    Node {
+                        value: NodeValue::Map(entries),
+                        loc,
+                    },
+                    anchor,
+                )
+            }
+            other => {
+                return Err(Error::at(&loc, format!("unexpected YAML event {other:?}")));
+            }
+        };
+        if anchor != 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        Ok(node)
+    }
+}
+
+/// The entries a `<<:` merge key brings in: one mapping or a list of them.
+fn merge_source(value: &Node) -> Result<Vec<(Node, Node)>, Error> {
+    match &value.value {
+        NodeValue::Map(entries) => Ok(entries.clone()),
+        NodeValue::Seq(items) => {
+            let mut out = Vec::new();
+            for item in items {
+                out.extend(merge_source(item)?);
+            }
+            Ok(out)
+        }
+        _ => Err(Error::at(
+            &value.loc,
+            "a merge key (<<) needs a mapping or a list of mappings",
+        )),
+    }
+}
+
+fn size(node: &Node) -> usize {
+    match &node.value {
+        NodeValue::Seq(items) => 1 + items.iter().map(size).sum::<usize>(),
+        NodeValue::Map(entries) => {
+            1 + entries
+                .iter()
+                .map(|(k, v)| size(k) + size(v))
+                .sum::<usize>()
+        }
+        _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn load(text: &str) -> Result<Node, Error> {
+        load_str(Path::new("t.yml"), text.to_string())
+    }
+
+    #[test]
+    fn positions_are_one_based() {
+        let n = load("- name: x\n  file:\n    path: /a\n").unwrap();
+        let task = &n.as_seq().unwrap()[0];
+        let path = task.get("file").unwrap().get("path").unwrap();
+        assert_eq!((path.loc.line, path.loc.col), (3, 11));
+    }
+
+    #[test]
+    fn ansible_scalars() {
+        let n = load("a: yes\nb: 0644\nc: '0644'\nd: ~\ne: \"on\"\n").unwrap();
+        assert_eq!(
+            n.to_value(),
+            json!({"a": true, "b": 420, "c": "0644", "d": null, "e": "on"})
+        );
+    }
+
+    #[test]
+    fn anchors_aliases_and_merge_keys() {
+        let n = load("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\nlist: [*b]\n").unwrap();
+        assert_eq!(n.to_value()["other"], json!({"y": 3, "x": 1}));
+        assert_eq!(n.to_value()["list"], json!([{"x": 1, "y": 2}]));
+    }
+
+    #[test]
+    fn billion_laughs_is_refused() {
+        let mut text = String::from("a: &a [x,x,x,x,x,x,x,x,x,x]\n");
+        let mut prev = 'a';
+        for name in 'b'..='j' {
+            text.push_str(&format!("{name}: &{name} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"));
+            prev = name;
+        }
+        let e = load(&text).unwrap_err().to_string();
+        assert!(e.contains("more than"), "{e}");
+    }
+
+    #[test]
+    fn syntax_errors_have_positions() {
+        let e = load("a: [1, 2\nb: 3\n").unwrap_err();
+        assert!(e.to_string().contains("t.yml:"), "{e}");
+        let e = load("a:\n\t- b\n").unwrap_err().to_string();
+        assert!(e.contains("tab"), "{e}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let text = "[".repeat(500) + &"]".repeat(500);
+        assert!(load(&text).is_err());
+    }
+
+    #[test]
+    fn empty_file_is_null() {
+        assert!(load("").unwrap().is_null());
+        assert!(load("# only a comment\n").unwrap().is_null());
+    }
+}
