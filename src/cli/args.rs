@@ -68,6 +68,32 @@ pub struct RunArgs {
     /// failed or was unreachable, 6 for both.
     #[arg(long)]
     pub detailed_exitcodes: bool,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// How to reach hosts over SSH.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ConnectionArgs {
+    /// Read this ssh config file instead of ~/.ssh/config.
+    #[arg(long, value_name = "FILE")]
+    pub ssh_config: Option<std::path::PathBuf>,
+    /// Host key policy: strict (the default: unknown hosts are refused),
+    /// accept-new (learn unknown hosts, refuse changed keys), or off.
+    #[arg(long, value_name = "POLICY")]
+    pub host_key_checking: Option<String>,
+    /// Read the passphrase of encrypted private keys from this file.
+    #[arg(long, value_name = "FILE")]
+    pub private_key_passphrase_file: Option<std::path::PathBuf>,
+    /// Ask for the become (sudo) password.
+    #[arg(short = 'K', long)]
+    pub ask_become_pass: bool,
+    /// Read the become (sudo) password from this file.
+    #[arg(long, value_name = "FILE")]
+    pub become_password_file: Option<std::path::PathBuf>,
+    /// Give up on a single command on a host after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub command_timeout: Option<u64>,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 //! The command line: `tend run | validate | graph | inventory`.
 
 mod args;
+mod connection;
 mod extra_vars;
 mod graph;
 mod run;

@@ -29,6 +29,7 @@ pub fn run(args: &RunArgs) -> Result<u8, Error> {
         forks: args.forks,
         verbosity: args.verbose,
         extra_vars: extra_vars::parse_all(&common.extra_vars)?,
+        connection: super::connection::options(&args.connection)?,
     };
     let mut reporter: Box<dyn Reporter> = match args.format {
         Format::Human => Box::new(Human::stdout(args.verbose)),

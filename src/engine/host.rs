@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::outcome::{Map, Outcome, Status};
 use super::play::{Event, PlayCtx, SitePath};
+use super::prefetch::Prefetch;
 use super::stats::HostStats;
 use crate::playbook::{Block, Item, Keywords, RoleScope, Task, TaskAction};
 use crate::transport::Transport;
@@ -60,6 +61,10 @@ pub struct HostRun<'a, 'p> {
     pub failed_task: Option<String>,
     /// The play's `vars_files`, read for this host.
     pub vars_files: Arc<Map>,
+    /// Probes fetched ahead in one round trip, valid until the host changes.
+    pub prefetch: Prefetch,
+    /// The play's tasks in order (not handlers), for fetching probes ahead.
+    pub upcoming: Vec<(&'p Task, Scope)>,
 }
 
 impl<'a, 'p> HostRun<'a, 'p> {
@@ -73,6 +78,8 @@ impl<'a, 'p> HostRun<'a, 'p> {
             failed_result: None,
             failed_task: None,
             vars_files: Arc::new(Map::new()),
+            prefetch: Prefetch::default(),
+            upcoming: Vec::new(),
         }
     }
 
@@ -86,16 +93,24 @@ impl<'a, 'p> HostRun<'a, 'p> {
         if let Err(e) = self.load_vars_files(&scope) {
             self.report(vec![0], "TASK [vars_files]".into(), Outcome::failed(e));
             self.mem.failed = true;
-            self.send(Event::HostDone { host: self.index });
             return;
         }
         if play.gather_facts && self.ctx.opts.tags_allow(&["always".to_string()]) {
             let outcome = self.gather_facts();
             let failed = outcome.is_failure();
+            let unreachable = outcome.status == Status::Unreachable;
             self.report(vec![0], "TASK [Gathering Facts]".into(), outcome);
             if failed {
+                if unreachable {
+                    self.mem.unreachable = true;
+                } else {
+                    self.mem.failed = true;
+                }
                 return;
             }
+        }
+        for items in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
+            flatten(items, &scope, &mut self.upcoming);
         }
         let sections: [(&[Item], u32); 3] = [
             (&play.pre_tasks, 1),
@@ -112,7 +127,6 @@ impl<'a, 'p> HostRun<'a, 'p> {
             }
             self.flush_handlers(vec![section + 1]);
         }
-        self.send(Event::HostDone { host: self.index });
     }
 
     /// Reads the play's `vars_files` (names may use this host's variables).
@@ -349,6 +363,24 @@ impl<'a, 'p> HostRun<'a, 'p> {
         // The printer only stops when the play is over; a send error means
         // nobody is listening any more, and there is nothing left to tell.
         let _ = self.ctx.events.send(event);
+    }
+}
+
+/// Tasks in the order they usually run: blocks and `always` sections, not
+/// `rescue` (it runs only after a failure).
+fn flatten<'t>(items: &'t [Item], scope: &Scope, out: &mut Vec<(&'t Task, Scope)>) {
+    for item in items {
+        match item {
+            Item::Task(task) => out.push((task, scope.clone())),
+            Item::Block(block) => {
+                let inner = Scope {
+                    keywords: block.keywords.inherit(&scope.keywords),
+                    role: block.role.clone().or_else(|| scope.role.clone()),
+                };
+                flatten(&block.block, &inner, out);
+                flatten(&block.always, &inner, out);
+            }
+        }
     }
 }
 

@@ -2,6 +2,8 @@
 //! plan, carry out the plan (unless in check mode), and prove idempotence by
 //! probing again.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 use tend_modules::{Args, CheckMode, Kind, Module, Observed, Plan, Step, StepOutput};
 
@@ -12,16 +14,24 @@ use crate::playbook::{Keywords, Task, TaskAction};
 use crate::templating::{OMIT_PLACEHOLDER, Vars};
 use crate::transport::{Become, Transport};
 
-/// Where and how a task's scripts run.
-struct Target<'t> {
-    transport: &'t dyn Transport,
-    become_: Option<Become>,
-    /// `export K=V` lines for `environment`.
-    env: String,
+/// A task ready to probe and plan.
+pub(super) struct Prepared {
+    pub module: &'static dyn Module,
+    pub task: Box<dyn tend_modules::Task>,
+    pub check: bool,
+    pub diff: bool,
 }
 
-impl Target<'_> {
-    fn exec(&self, script: &str, stdin: Option<&[u8]>) -> Result<StepOutput, String> {
+/// Where and how a task's scripts run.
+pub(super) struct Target {
+    pub transport: Arc<dyn Transport>,
+    pub become_: Option<Become>,
+    /// `export K=V` lines for `environment`.
+    pub env: String,
+}
+
+impl Target {
+    pub fn exec(&self, script: &str, stdin: Option<&[u8]>) -> Result<StepOutput, String> {
         let full = if self.env.is_empty() {
             script.to_string()
         } else {
@@ -47,7 +57,14 @@ impl Target<'_> {
 }
 
 impl HostRun<'_, '_> {
-    pub fn invoke(&mut self, task: &Task, kw: &Keywords, scope: &Scope, vars: &Vars) -> Outcome {
+    /// Templates and checks a task's arguments and builds the module's task.
+    pub(super) fn prepare(
+        &self,
+        task: &Task,
+        kw: &Keywords,
+        scope: &Scope,
+        vars: &Vars,
+    ) -> Result<Prepared, Box<Outcome>> {
         let TaskAction::Module {
             module,
             args,
@@ -55,48 +72,56 @@ impl HostRun<'_, '_> {
             ..
         } = &task.action
         else {
-            return Outcome::failed("include_tasks cannot run as a module");
+            return Err(Box::new(Outcome::failed(
+                "include_tasks cannot run as a module",
+            )));
         };
         let at = |param: Option<&str>| {
             param
                 .and_then(|p| arg_locs.iter().find(|(k, _)| k == p))
                 .map_or_else(|| task.loc.to_string(), |(_, l)| l.to_string())
         };
-        let rendered = match self.render_args(*module, args, vars) {
-            Ok(r) => r,
-            Err(e) => return Outcome::failed(format!("{}: {e}", at(None))),
-        };
+        let rendered = self
+            .render_args(*module, args, vars)
+            .map_err(|e| Box::new(Outcome::failed(format!("{}: {e}", at(None)))))?;
         let checked = if module.params().is_empty() {
             Ok(Args::from_map(rendered))
         } else {
             Args::check(module.params(), &rendered, false)
         };
-        let args = match checked {
-            Ok(a) => a,
-            Err(e) => {
-                return Outcome::failed(format!(
-                    "{}: {}: {}",
-                    at(e.param.as_deref()),
-                    module.name(),
-                    e.message
-                ));
-            }
+        let fail = |param: Option<&str>, message: &str| {
+            Box::new(Outcome::failed(format!(
+                "{}: {}: {message}",
+                at(param),
+                module.name()
+            )))
         };
+        let args = checked.map_err(|e| fail(e.param.as_deref(), &e.message))?;
         let check = self
             .flag(&kw.check_mode, vars)
             .unwrap_or(self.ctx.opts.check);
         let diff = self.flag(&kw.diff, vars).unwrap_or(self.ctx.opts.diff);
         let controller = TaskController::new(self.ctx, scope, vars, check);
-        let prepared = match module.prepare(args, &controller) {
-            Ok(t) => t,
-            Err(e) => {
-                return Outcome::failed(format!(
-                    "{}: {}: {}",
-                    at(e.param.as_deref()),
-                    module.name(),
-                    e.message
-                ));
-            }
+        let prepared = module
+            .prepare(args, &controller)
+            .map_err(|e| fail(e.param.as_deref(), &e.message))?;
+        Ok(Prepared {
+            module: *module,
+            task: prepared,
+            check,
+            diff,
+        })
+    }
+
+    pub fn invoke(&mut self, task: &Task, kw: &Keywords, scope: &Scope, vars: &Vars) -> Outcome {
+        let Prepared {
+            module,
+            task: prepared,
+            check,
+            diff,
+        } = match self.prepare(task, kw, scope, vars) {
+            Ok(p) => p,
+            Err(outcome) => return *outcome,
         };
         if module.local() {
             return match prepared.plan(None) {
@@ -123,9 +148,12 @@ impl HostRun<'_, '_> {
                 None => Ok(None),
             }
         };
-        let observed = match observe(prepared.as_ref()) {
-            Ok(o) => o,
-            Err(e) => return unreachable(e),
+        let observed = match prepared.probe() {
+            Some(script) => match self.observe(task, &target, &script) {
+                Ok(o) => Some(o),
+                Err(e) => return unreachable(e),
+            },
+            None => None,
         };
         let plan = match prepared.plan(observed.as_ref()) {
             Ok(p) => p,
@@ -147,6 +175,16 @@ impl HostRun<'_, '_> {
             return changed_outcome(&plan, plan.result.clone(), diff);
         }
         let mut outputs = Vec::new();
+        // Whatever the steps do, earlier observations of this host are stale,
+        // unless the task says it changes nothing (`changed_when: false`,
+        // the Ansible idiom for read-only commands).
+        let read_only = kw
+            .changed_when
+            .as_ref()
+            .is_some_and(|c| c.len() == 1 && matches!(c[0].as_str(), "False" | "false"));
+        if !read_only {
+            self.prefetch.invalidate();
+        }
         for step in &plan.steps {
             match run_step(&target, step) {
                 Ok(out) if step.check_rc && out.rc != 0 => {
@@ -231,8 +269,8 @@ impl HostRun<'_, '_> {
         Ok(out)
     }
 
-    fn target(&self, kw: &Keywords, vars: &Vars) -> Result<Target<'_>, String> {
-        let transport: &dyn Transport = match &kw.delegate_to {
+    pub(super) fn target(&self, kw: &Keywords, vars: &Vars) -> Result<Target, String> {
+        let transport: Arc<dyn Transport> = match &kw.delegate_to {
             Some(d) => {
                 let host = self
                     .ctx
@@ -241,7 +279,7 @@ impl HostRun<'_, '_> {
                     .map_err(|e| e.to_string())?;
                 self.ctx.transport_for(&host).ok_or_else(|| format!("cannot delegate to '{host}': tend delegates to localhost and inventory hosts"))?
             }
-            None => self.mem.transport.as_ref(),
+            None => self.mem.transport.clone(),
         };
         let become_ = match kw.become_ {
             Some(true) => {
@@ -289,7 +327,7 @@ impl HostRun<'_, '_> {
     }
 }
 
-fn run_step(target: &Target<'_>, step: &Step) -> Result<StepOutput, String> {
+fn run_step(target: &Target, step: &Step) -> Result<StepOutput, String> {
     target.exec(&step.script, step.stdin.as_deref())
 }
 

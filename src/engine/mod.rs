@@ -10,13 +10,14 @@ mod invoke;
 mod options;
 mod outcome;
 mod play;
+mod prefetch;
 mod run;
 mod run_once;
 mod stats;
 mod task;
 mod vars;
 
-pub use options::RunOptions;
+pub use options::{ConnectionOptions, RunOptions};
 pub use outcome::{ItemOutcome, Outcome, Status};
 pub use run::{RunSummary, run_playbook};
 pub use stats::HostStats;

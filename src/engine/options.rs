@@ -13,6 +13,22 @@ pub struct RunOptions {
     pub forks: usize,
     pub verbosity: u8,
     pub extra_vars: serde_json::Map<String, Value>,
+    pub connection: ConnectionOptions,
+}
+
+/// How to reach hosts over SSH, from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionOptions {
+    /// An ssh config file to read instead of `~/.ssh/config`.
+    pub ssh_config: Option<std::path::PathBuf>,
+    /// Overrides the host key policy of the inventory and ssh config.
+    pub host_key_checking: Option<crate::transport::HostKeyChecking>,
+    /// For encrypted private keys.
+    pub key_passphrase: Option<crate::transport::Secret>,
+    /// For `become`, unless the inventory sets `ansible_become_password`.
+    pub become_password: Option<crate::transport::Secret>,
+    /// Limit for one script on a host, in seconds.
+    pub command_timeout: Option<u64>,
 }
 
 impl RunOptions {

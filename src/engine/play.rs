@@ -81,11 +81,11 @@ impl PlayCtx<'_> {
     }
 
     /// The transport for `delegate_to`: localhost, or an inventory host.
-    pub fn transport_for(&self, host: &str) -> Option<&dyn Transport> {
+    pub fn transport_for(&self, host: &str) -> Option<Arc<dyn Transport>> {
         if matches!(host, "localhost" | "127.0.0.1" | "::1") {
-            return Some(self.local.as_ref());
+            return Some(self.local.clone());
         }
-        self.transports.get(host).map(|t| t.as_ref())
+        self.transports.get(host).cloned()
     }
 
     /// Makes a host's current variables visible to others as `hostvars[host]`.
@@ -255,7 +255,10 @@ pub fn run_play(
                         let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop();
                         let Some((pos, mem)) = next else { break };
                         HostRun::new(&ctx, pos, mem).run_play();
+                        // However the walk ended, the printer and the
+                        // run_once turns must know this host is done.
                         ctx.run_once.finish(pos);
+                        let _ = ctx.events.send(Event::HostDone { host: pos });
                     }
                 });
             }

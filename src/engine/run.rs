@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::host::HostMemory;
 use super::hostvars::HostvarsTable;
-use super::options::RunOptions;
+use super::options::{ConnectionOptions, RunOptions};
 use super::outcome::Map;
 use super::play::{PlayInput, run_play};
 use crate::error::Error;
@@ -15,7 +15,7 @@ use crate::inventory::Inventory;
 use crate::playbook::Playbook;
 use crate::report::Reporter;
 use crate::templating::Templar;
-use crate::transport::{Local, Transport, Unsupported};
+use crate::transport::{Local, Ssh, SshSettings, Transport, Unsupported};
 
 /// How the run went, for the exit code.
 #[derive(Debug, Clone, Copy, Default)]
@@ -41,7 +41,7 @@ pub fn run_playbook(
     let mut memories = Vec::new();
     for name in names {
         let vars = inventory.host_vars(&name, std::slice::from_ref(&playbook.dir))?;
-        let transport = transport_for(&name, &vars, &local);
+        let transport = transport_for(&name, &templated(&templar, &vars), &opts.connection);
         let mem = HostMemory {
             name: name.clone(),
             transport,
@@ -99,13 +99,54 @@ pub fn run_playbook(
     })
 }
 
-/// `ansible_connection: local` (and localhost) run here; SSH comes with the
-/// SSH transport.
-fn transport_for(name: &str, vars: &Map, local: &Arc<Local>) -> Arc<dyn Transport> {
+/// `ansible_connection: local` (and localhost) run here; everything else
+/// goes over SSH. A host whose settings cannot be resolved gets a transport
+/// that fails with the reason, so it ends UNREACHABLE and the others go on.
+fn transport_for(name: &str, vars: &Map, opts: &ConnectionOptions) -> Arc<dyn Transport> {
     let connection = vars.get("ansible_connection").and_then(Value::as_str);
     match connection {
-        Some("local") => local.clone(),
-        None if matches!(name, "localhost" | "127.0.0.1") => local.clone(),
-        other => Arc::new(Unsupported::new(name, other.unwrap_or("ssh"))),
+        // Each host gets its own local transport, so that its traffic is counted apart.
+        Some("local") => Arc::new(Local::new()),
+        None if matches!(name, "localhost" | "127.0.0.1" | "::1") => Arc::new(Local::new()),
+        None | Some("ssh") | Some("smart") | Some("paramiko") => {
+            match SshSettings::resolve(name, vars, opts.ssh_config.as_deref()) {
+                Ok(mut settings) => {
+                    if let Some(policy) = opts.host_key_checking {
+                        settings.host_key_checking = policy;
+                    }
+                    if settings.key_passphrase.is_none() {
+                        settings.key_passphrase = opts.key_passphrase.clone();
+                    }
+                    if settings.become_password.is_none() {
+                        settings.become_password = opts.become_password.clone();
+                    }
+                    if let Some(secs) = opts.command_timeout {
+                        settings.command_timeout = Some(std::time::Duration::from_secs(secs));
+                    }
+                    Arc::new(Ssh::new(settings))
+                }
+                Err(message) => Arc::new(Unsupported::with_message(format!(
+                    "cannot reach {name}: {message}"
+                ))),
+            }
+        }
+        Some(other) => Arc::new(Unsupported::new(name, other)),
     }
+}
+
+/// Inventory variables with their templates rendered (`ansible_host:
+/// "{{ ip }}"`), for the connection settings. What cannot be rendered is
+/// left as written; the run reports it when a task uses it.
+fn templated(templar: &Templar, vars: &Map) -> Map {
+    let mut scope = crate::templating::Vars::new();
+    scope.push_layer(Arc::new(vars.clone()));
+    let mut out = vars.clone();
+    for (k, v) in vars {
+        if k.starts_with("ansible_") {
+            if let Ok(r) = templar.render_value(v, &scope) {
+                out.insert(k.clone(), r);
+            }
+        }
+    }
+    out
 }

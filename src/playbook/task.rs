@@ -400,7 +400,7 @@ fn free_form(module: &dyn Module, text: &str) -> Result<Map, String> {
         });
         match kv {
             Some((k, v)) if !module.free_form() || FREE_FORM_KEYS.contains(&k) => {
-                args.insert(k.to_string(), Value::String(unquote(v)));
+                args.insert(k.to_string(), Value::String(decode_escapes(&unquote(v))));
             }
             _ if module.free_form() => raw.push(word),
             _ => {
@@ -457,6 +457,32 @@ pub fn split_args(text: &str) -> Result<Vec<String>, String> {
         words.push(cur);
     }
     Ok(words)
+}
+
+/// Ansible decodes backslash escapes in `k=v` values (`content="a\\n"`).
+fn decode_escapes(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    let mut chars = v.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('\\') => out.push('\\'),
+            Some('"') => out.push('"'),
+            Some('\'') => out.push('\''),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
 }
 
 fn unquote(v: &str) -> String {
@@ -532,6 +558,11 @@ mod tests {
             "touch"
         );
         assert!(free_form(m, "path=/tmp/x touch").is_err());
+        let copy = tend_modules::lookup("copy").unwrap();
+        assert_eq!(
+            free_form(copy, r#"dest=/x content="a\nb""#).unwrap()["content"],
+            "a\nb"
+        );
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! Like Ansible, variables are templated lazily: a variable whose value is
 //! `"{{ other }}"` is rendered when it is read, in the same context, with a
 //! stack of the variables being resolved so that a loop (`a: "{{ b }}"`,
-//! `b: "{{ a }}"`) is an error rather than a stack overflow.
+//! `b: "{{ a }}"`) is an error rather than a stack overflow. Lists and maps
+//! are handed out as `LazyJson` (lazy.rs), templated key by key.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -17,7 +18,7 @@ use minijinja::{Environment, Error, ErrorKind};
 use serde_json::Value as Json;
 
 use super::convert::json_to_mj;
-use super::error::{TemplateError, undefined_name};
+use super::error::{TemplateError, root_variable, undefined_name};
 use super::lazy::LazyJson;
 use super::render;
 use super::vars::{HostVars, Vars};
@@ -40,7 +41,7 @@ pub(crate) fn is_lazy(v: &MjValue) -> bool {
     v.downcast_object_ref::<Ctx>().is_some() || v.downcast_object_ref::<HostVarsObj>().is_some()
 }
 
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
@@ -89,18 +90,14 @@ impl Ctx {
                 .find(|(var, _)| var == name)
                 .map(|(_, inner)| inner.clone())
         };
-        let start = match (&err.undefined, records.last()) {
+        let mut name = match (&err.undefined, records.last()) {
             (Some(name), _) => name.clone(),
             (None, Some((var, _))) if undefined_kind => var.clone(),
             _ => return,
         };
-        let mut name = start.clone();
         let mut via = None;
         for _ in 0..MAX_DEPTH {
-            let root = TemplateError::undefined(&name);
-            let next =
-                inner_of(&name).or_else(|| inner_of(root.undefined_variable().unwrap_or("")));
-            match next {
+            match inner_of(&name).or_else(|| inner_of(root_variable(&name))) {
                 Some(inner) => {
                     via.get_or_insert_with(|| name.clone());
                     name = inner;

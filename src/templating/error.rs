@@ -45,9 +45,7 @@ impl TemplateError {
     /// The variable at the root of the undefined expression: `x` for `x.missing`
     /// or `x['k']`. This is the name to look for among the play's variables.
     pub fn undefined_variable(&self) -> Option<&str> {
-        let name = self.undefined.as_deref()?;
-        let end = name.find(['.', '[', ' ', '(']).unwrap_or(name.len());
-        Some(&name[..end])
+        self.undefined.as_deref().map(root_variable)
     }
 
     /// Translates a minijinja error. `multiline` says whether the template text
@@ -94,6 +92,12 @@ impl TemplateError {
             line,
         }
     }
+}
+
+/// The variable an expression starts from: `x` for `x.y[0]`.
+pub(crate) fn root_variable(expr: &str) -> &str {
+    let end = expr.find(['.', '[', ' ', '(']).unwrap_or(expr.len());
+    &expr[..end]
 }
 
 /// Reads the undefined expression out of a minijinja error detail.

@@ -1,7 +1,8 @@
 //! Ansible's filters, registered on the minijinja environment: here the core
 //! ones (`default`, `mandatory`, the type conversions, `ternary`...) and the
-//! strictness wrapper around minijinja's builtins; data-shaping filters live
-//! in `filters_data.rs`, string/path/hash ones in `filters_text.rs`.
+//! strictness wrapper around minijinja's builtins. The others live in
+//! `filters_data.rs` (data shaping), `filters_serial.rs` (JSON/YAML),
+//! `filters_text.rs` (regex, base64, hashes, quoting), `filters_path.rs`.
 //!
 //! Ansible's undefined values are strict: `{{ nmae | lower }}` is an error,
 //! not an empty string. minijinja's chainable undefined would let builtins
@@ -14,7 +15,7 @@ use minijinja::{Environment, Error, State};
 use super::convert::{ansible_bool, arg, find_undefined, need, op_err, undefined_error};
 use super::error::Mandatory;
 use super::render::STRICT_FILTER;
-use super::{filters_data, filters_text};
+use super::{filters_data, filters_path, filters_serial, filters_text};
 
 pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_filter(STRICT_FILTER, strict);
@@ -41,7 +42,9 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         Some(b) => x.powf(1.0 / b),
     });
     filters_data::register(env);
+    filters_serial::register(env);
     filters_text::register(env);
+    filters_path::register(env);
 }
 
 /// Registers each builtin under `__mj_<name>` and, under its own name, a

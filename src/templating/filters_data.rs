@@ -26,7 +26,6 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_filter("zip_longest", zip_longest);
     env.add_filter("extract", extract);
     env.add_filter("subelements", subelements);
-    super::filters_serial::register(env);
 }
 
 /// `combine(*dicts, recursive=False, list_merge='replace')`, Ansible's

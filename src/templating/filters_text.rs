@@ -17,7 +17,6 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_filter("regex_escape", |s: &MjValue| -> Result<String, Error> {
         Ok(regex_escape(&as_text("regex_escape", s)?))
     });
-    super::filters_path::register(env);
     env.add_filter("b64encode", b64encode);
     env.add_filter("b64decode", b64decode);
     env.add_filter(

@@ -42,7 +42,7 @@ use minijinja::value::Value as MjValue;
 use minijinja::{AutoEscape, Environment, Output, State, UndefinedBehavior};
 
 pub use error::TemplateError;
-pub use vars::{HostVars, Vars};
+pub use vars::{HostVars, HostVarsFn, Vars};
 
 use context::Ctx;
 use convert::{bool_word, find_undefined, mj_to_json, undefined_error};
@@ -53,6 +53,12 @@ pub type Value = serde_json::Value;
 /// The value of the `omit` variable. A parameter whose rendered value is
 /// exactly this is dropped by `render_value`.
 pub const OMIT_PLACEHOLDER: &str = "__omit_place_holder__tend";
+
+/// Whether `text` contains template syntax at all (`{{`, `{%` or `{#`);
+/// other strings render to themselves.
+pub fn is_template(text: &str) -> bool {
+    render::is_template(text)
+}
 
 /// Renders templates and evaluates expressions. Cheap to clone and shareable
 /// between threads; build one per run (or one per whitespace setting).

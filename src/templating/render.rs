@@ -46,7 +46,7 @@ pub(crate) fn eval(
 }
 
 fn strict(expr: &str) -> String {
-    format!("({expr}\n) | {STRICT_FILTER}")
+    format!("({expr}) | {STRICT_FILTER}")
 }
 
 /// Renders template text to a string.

@@ -153,6 +153,13 @@ fn hostvars_are_resolved_per_host_on_demand() {
         json!(["web1", "web2"])
     );
     assert!(t.eval_bool("hostvars['nohost'] is undefined", &v).unwrap());
+
+    let mut v = Vars::new();
+    v.set_hostvars(Arc::new(HostVarsFn {
+        names: vec!["db".to_string()],
+        get: |host: &str| (host == "db").then(|| vars(json!({"port": 5432}))),
+    }));
+    assert_eq!(t.eval("hostvars.db.port", &v).unwrap(), json!(5432));
 }
 
 #[test]

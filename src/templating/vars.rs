@@ -21,6 +21,22 @@ pub trait HostVars: Send + Sync {
     fn host_vars(&self, host: &str) -> Option<Vars>;
 }
 
+/// `HostVars` from the host names and a function, for an engine that keeps
+/// hosts' variables in its own structures.
+pub struct HostVarsFn<F> {
+    pub names: Vec<String>,
+    pub get: F,
+}
+
+impl<F: Fn(&str) -> Option<Vars> + Send + Sync> HostVars for HostVarsFn<F> {
+    fn host_names(&self) -> Vec<String> {
+        self.names.clone()
+    }
+    fn host_vars(&self, host: &str) -> Option<Vars> {
+        (self.get)(host)
+    }
+}
+
 impl HostVars for BTreeMap<String, Vars> {
     fn host_names(&self) -> Vec<String> {
         self.keys().cloned().collect()

@@ -3,6 +3,8 @@
 //! scripts; file writes and `become` are scripts too.
 
 mod local;
+mod ssh;
+pub use ssh::{HostKeyChecking, Secret, Ssh, SshSettings};
 
 pub use local::Local;
 
@@ -98,6 +100,13 @@ pub struct Unsupported {
 }
 
 impl Unsupported {
+    pub fn with_message(message: String) -> Unsupported {
+        Unsupported {
+            message,
+            counters: Counters::default(),
+        }
+    }
+
     pub fn new(host: &str, connection: &str) -> Unsupported {
         Unsupported {
             message: format!(

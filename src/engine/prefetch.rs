@@ -1,0 +1,281 @@
+//! Few round trips: when a task needs to look at the host and nothing is
+//! cached, the engine sends its probe together with the probes of every
+//! later task whose parameters are already known, as one script on one
+//! channel, and keeps the answers. An answer is used only while nothing has
+//! changed on the host since it was taken: every step that runs clears the
+//! cache, so a task is always planned against the state as it is.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use base64::Engine;
+use tend_modules::Observed;
+
+use super::host::HostRun;
+use super::invoke::Target;
+use crate::playbook::Task;
+
+/// The most probes sent in one batch.
+const MAX_BATCH: usize = 256;
+
+#[derive(Default)]
+pub struct Prefetch {
+    /// (become user and environment, probe script) → what it printed.
+    cache: HashMap<(String, String), Observed>,
+    /// Answers used from the current batch.
+    hits: usize,
+    /// How many probes ahead the next batch fetches: everything at first
+    /// (a converged host then costs one round trip); after changes, about
+    /// twice as many as the last batch turned out to serve, so that a host
+    /// where every task changes something is not sent the whole rest of the
+    /// play again and again.
+    window: Option<usize>,
+}
+
+impl Prefetch {
+    /// The host is about to change: nothing seen so far can be trusted.
+    pub fn invalidate(&mut self) {
+        if !self.cache.is_empty() {
+            self.window = Some((self.hits * 2).max(4));
+        }
+        self.cache.clear();
+        self.hits = 0;
+    }
+}
+
+fn target_key(target: &Target) -> String {
+    format!(
+        "{:?}\u{0}{}",
+        target.become_.as_ref().map(|b| &b.user),
+        target.env
+    )
+}
+
+impl HostRun<'_, '_> {
+    /// What `script` prints on the host now: from the last batch if the host
+    /// has not changed since, otherwise from a new batch that also fetches
+    /// the probes of the tasks after `task`.
+    pub(super) fn observe(
+        &mut self,
+        task: &Task,
+        target: &Target,
+        script: &str,
+    ) -> Result<Observed, String> {
+        let key = target_key(target);
+        if let Some(seen) = self.prefetch.cache.get(&(key.clone(), script.to_string())) {
+            self.prefetch.hits += 1;
+            return Ok(seen.clone());
+        }
+        let on_host = Arc::ptr_eq(&target.transport, &self.mem.transport);
+        let mut scripts = vec![script.to_string()];
+        if on_host {
+            for ahead in self.probes_ahead(task, &key) {
+                if !scripts.contains(&ahead) {
+                    scripts.push(ahead);
+                }
+            }
+        }
+        if scripts.len() == 1 {
+            return target.exec(script, None).map(|o| Observed {
+                rc: o.rc,
+                stdout: o.stdout,
+                stderr: o.stderr,
+            });
+        }
+        let nonce = nonce();
+        let out = target.exec(&batch_script(&scripts, &nonce), None)?;
+        let Some(answers) = split_batch(&out.stdout, scripts.len(), &nonce) else {
+            // A batch the host answered in a way we cannot split: ask again, alone.
+            return target.exec(script, None).map(|o| Observed {
+                rc: o.rc,
+                stdout: o.stdout,
+                stderr: o.stderr,
+            });
+        };
+        let first = answers[0].clone();
+        for (s, o) in scripts.into_iter().zip(answers) {
+            self.prefetch.cache.insert((key.clone(), s), o);
+        }
+        Ok(first)
+    }
+
+    /// Probe scripts of the tasks after `task` that can be prepared now
+    /// (their variables are known, their conditions hold) and run with the
+    /// same privileges and environment.
+    fn probes_ahead(&self, task: &Task, key: &str) -> Vec<String> {
+        let Some(at) = self
+            .upcoming
+            .iter()
+            .position(|(t, _)| std::ptr::eq(*t, task))
+        else {
+            return Vec::new();
+        };
+        let mut scripts = Vec::new();
+        for (next, scope) in &self.upcoming[at + 1..] {
+            if scripts.len() >= self.prefetch.window.unwrap_or(MAX_BATCH).min(MAX_BATCH) {
+                break;
+            }
+            let kw = next.keywords.inherit(&scope.keywords);
+            if kw.delegate_to.is_some() {
+                continue;
+            }
+            let item_sets: Vec<Option<super::outcome::Map>> = match &kw.loop_items {
+                None => vec![None],
+                Some(items) => {
+                    let vars = self.task_vars(scope, &kw, None);
+                    let Ok(serde_json::Value::Array(items)) =
+                        self.ctx.templar.render_value(items, &vars)
+                    else {
+                        continue;
+                    };
+                    let name = kw.loop_var.clone().unwrap_or_else(|| "item".into());
+                    let items: Vec<_> = if kw.loop_flatten {
+                        items
+                            .into_iter()
+                            .flat_map(|i| {
+                                if let serde_json::Value::Array(inner) = i {
+                                    inner
+                                } else {
+                                    vec![i]
+                                }
+                            })
+                            .collect()
+                    } else {
+                        items
+                    };
+                    items
+                        .into_iter()
+                        .map(|item| {
+                            let mut m = super::outcome::Map::new();
+                            m.insert(name.clone(), item);
+                            Some(m)
+                        })
+                        .collect()
+                }
+            };
+            for loop_vars in item_sets {
+                let vars = self.task_vars(scope, &kw, loop_vars);
+                let holds = kw
+                    .when
+                    .iter()
+                    .all(|c| self.ctx.templar.eval_bool(c, &vars).unwrap_or(false));
+                if !holds {
+                    continue;
+                }
+                let Ok(target) = self.target(&kw, &vars) else {
+                    continue;
+                };
+                if target_key(&target) != key {
+                    continue;
+                }
+                if let Ok(prepared) = self.prepare(next, &kw, scope, &vars) {
+                    if let Some(script) = prepared.task.probe() {
+                        scripts.push(script);
+                    }
+                }
+            }
+        }
+        scripts
+    }
+}
+
+/// A fresh marker per batch, so that no probe's output can look like one.
+fn nonce() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "{:x}{:x}{:x}",
+        t,
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// One script that runs every probe in its own subshell and frames each
+/// one's stdout, exit code and stderr (base64) with markers.
+fn batch_script(scripts: &[String], nonce: &str) -> String {
+    let mut s = String::from("__tend_e=$(mktemp) || exit 125\n");
+    for (i, probe) in scripts.iter().enumerate() {
+        s.push_str(&format!(
+            "printf '%s\\n' '__TEND_{nonce}_{i}_OUT'\n(\n{probe}\n) 2>\"$__tend_e\" </dev/null\n__tend_rc=$?\nprintf '\\n%s %s\\n' '__TEND_{nonce}_{i}_ERR' \"$__tend_rc\"\nbase64 -w0 < \"$__tend_e\"\nprintf '\\n'\n"
+        ));
+    }
+    s.push_str("rm -f \"$__tend_e\"\n");
+    s
+}
+
+/// Splits a batch's stdout back into one observation per probe.
+fn split_batch(out: &[u8], count: usize, nonce: &str) -> Option<Vec<Observed>> {
+    let mut answers = Vec::with_capacity(count);
+    let mut rest = out;
+    for i in 0..count {
+        let open = format!("__TEND_{nonce}_{i}_OUT\n");
+        let close = format!("\n__TEND_{nonce}_{i}_ERR ");
+        let body = &rest[find(rest, open.as_bytes())? + open.len()..];
+        let end = find(body, close.as_bytes())?;
+        let stdout = body[..end].to_vec();
+        let tail = &body[end + close.len()..];
+        let line_end = find(tail, b"\n")?;
+        let rc: i32 = std::str::from_utf8(&tail[..line_end])
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        let tail = &tail[line_end + 1..];
+        let err_end = find(tail, b"\n")?;
+        let stderr = base64::engine::general_purpose::STANDARD
+            .decode(&tail[..err_end])
+            .ok()?;
+        answers.push(Observed { rc, stdout, stderr });
+        rest = &tail[err_end + 1..];
+    }
+    Some(answers)
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(script: &str) -> Vec<u8> {
+        std::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(script)
+            .output()
+            .expect("sh runs")
+            .stdout
+    }
+
+    #[test]
+    fn a_batch_splits_back_into_each_probe() {
+        let probes = vec![
+            "echo one".to_string(),
+            "printf 'no newline'; echo oops >&2; exit 3".to_string(),
+            "printf '__TEND_fake_0_OUT\\n'".to_string(),
+            "true".to_string(),
+        ];
+        let out = run(&batch_script(&probes, "abc"));
+        let answers = split_batch(&out, probes.len(), "abc").expect("splits");
+        assert_eq!(answers[0].stdout, b"one\n");
+        assert_eq!(
+            (answers[1].stdout.as_slice(), answers[1].rc),
+            (&b"no newline"[..], 3)
+        );
+        assert_eq!(answers[1].stderr, b"oops\n");
+        assert_eq!(answers[2].stdout, b"__TEND_fake_0_OUT\n");
+        assert_eq!((answers[3].stdout.as_slice(), answers[3].rc), (&b""[..], 0));
+    }
+
+    #[test]
+    fn truncated_output_is_refused() {
+        let out = run(&batch_script(&["echo a".into(), "echo b".into()], "n"));
+        assert!(split_batch(&out[..out.len() / 2], 2, "n").is_none());
+    }
+}
