@@ -522,10 +522,7 @@ impl Task for ContentTask {
                 Source::Remote(src) => {
                     // The write step reads the file's bytes from stdin: point
                     // stdin at the source on the host instead.
-                    let mut step = write::atomic_write(&path, Vec::new(), &opts);
-                    step.script = format!("exec < {}\n{}", quote(src), step.script);
-                    step.stdin = None;
-                    steps.push(step);
+                    steps.push(write::atomic_copy(&path, src, &opts));
                     None
                 }
             };

@@ -21,11 +21,31 @@ pub struct WriteOptions {
     pub backup: bool,
 }
 
-/// The step that writes `content` to `path`.
+/// The step that writes `content` (sent on stdin) to `path`.
 pub fn atomic_write(path: &str, content: Vec<u8>, opts: &WriteOptions) -> Step {
+    // A connection cut mid-transfer ends stdin early and `cat` succeeds on
+    // what it got: the size check keeps a truncated file from being renamed
+    // into place.
+    let size = content.len().to_string();
+    Step::script(write_script(path, "cat > \"$t\"", &size, opts)).with_stdin(content)
+}
+
+/// The step that copies the host's file `src` to `path` (`remote_src`).
+pub fn atomic_copy(path: &str, src: &str, opts: &WriteOptions) -> Step {
+    let fill = format!("s={}\ncat < \"$s\" > \"$t\"", quote(src));
+    Step::script(write_script(
+        path,
+        &fill,
+        "$(stat -L -c %s -- \"$s\")",
+        opts,
+    ))
+}
+
+fn write_script(path: &str, fill: &str, size: &str, opts: &WriteOptions) -> String {
     let p = quote(path);
     let mut s = format!(
-        "set -e\np={p}\nd=$(dirname -- \"$p\")\nt=$(mktemp \"$d/.tend-XXXXXXXX\")\ntrap 'rm -f -- \"$t\"' EXIT\ncat > \"$t\"\n"
+        "set -e\np={p}\nd=$(dirname -- \"$p\")\nt=$(mktemp \"$d/.tend-XXXXXXXX\")\ntrap 'rm -f -- \"$t\"' EXIT\n{fill}\n\
+         want={size}\ngot=$(stat -c %s -- \"$t\")\nif [ \"$got\" != \"$want\" ]; then echo \"incomplete transfer: $got of $want bytes arrived; $p was left as it was\" >&2; exit 1; fi\n"
     );
     match &opts.mode {
         Some(mode) => s.push_str(&format!("chmod {} \"$t\"\n", quote(mode))),
@@ -58,7 +78,7 @@ pub fn atomic_write(path: &str, content: Vec<u8>, opts: &WriteOptions) -> Step {
         s.push_str(&backup_snippet());
     }
     s.push_str("mv -f -- \"$t\" \"$p\"\ntrap - EXIT\n");
-    Step::script(s).with_stdin(content)
+    s
 }
 
 /// Copies `$p` to a timestamped backup beside it, if it exists, and prints
@@ -102,6 +122,40 @@ mod tests {
         assert!(s.contains("chown app:adm \"$t\""));
         assert!(s.contains("if ! visudo -cf \"$t\""));
         assert!(s.contains("backup $b"));
+    }
+
+    #[test]
+    fn a_truncated_transfer_is_not_renamed_into_place() {
+        let dir = std::env::temp_dir().join(format!("tend-write-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let dest = dir.join("f");
+        std::fs::write(&dest, "old\n").unwrap();
+        let step = atomic_write(
+            dest.to_str().unwrap(),
+            b"new content\n".to_vec(),
+            &WriteOptions::default(),
+        );
+        let out = std::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(&step.script)
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                // Only part of the content arrives, then stdin closes.
+                child.stdin.take().unwrap().write_all(b"new c")?;
+                child.wait_with_output()
+            })
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("incomplete transfer: 5 of 12 bytes")
+        );
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "old\n");
+        let leftovers = std::fs::read_dir(&dir).unwrap().count();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(leftovers, 1, "the temporary file is removed");
     }
 
     #[test]

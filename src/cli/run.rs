@@ -56,7 +56,7 @@ pub fn inventory(args: &InventoryArgs) -> Result<u8, Error> {
                 "the host '{host}' is not in the inventory"
             )));
         }
-        let vars = inventory.host_vars(host, &[])?;
+        let vars = inventory.host_json(host)?;
         println!(
             "{}",
             serde_json::to_string_pretty(&vars).unwrap_or_default()

@@ -228,10 +228,19 @@ impl<'a, 'p> HostRun<'a, 'p> {
     }
 
     /// Name shown for a task: role tasks are prefixed with the role's name.
+    /// Name shown for a task: templated when it can be (Ansible shows
+    /// `{{ x }}` in a name resolved), prefixed with its role's name.
     pub fn task_title(&self, task: &Task, scope: &Scope) -> String {
+        let mut name = task.display_name();
+        if name.contains("{{") {
+            let vars = self.task_vars(scope, &task.keywords.inherit(&scope.keywords), None);
+            if let Ok(rendered) = self.ctx.templar.render_str(&name, &vars) {
+                name = rendered;
+            }
+        }
         match &scope.role {
-            Some(role) => format!("{} : {}", role.name, task.display_name()),
-            None => task.display_name(),
+            Some(role) => format!("{} : {name}", role.name),
+            None => name,
         }
     }
 

@@ -81,9 +81,18 @@ impl HostRun<'_, '_> {
                 .and_then(|p| arg_locs.iter().find(|(k, _)| k == p))
                 .map_or_else(|| task.loc.to_string(), |(_, l)| l.to_string())
         };
-        let rendered = self
-            .render_args(*module, args, vars)
-            .map_err(|e| Box::new(Outcome::failed(format!("{}: {e}", at(None)))))?;
+        let rendered = self.render_args(*module, args, vars).map_err(|(key, e)| {
+            let param = if key == "_raw_params" {
+                "the command".to_string()
+            } else {
+                format!("'{key}'")
+            };
+            Box::new(Outcome::failed(format!(
+                "{}: task '{}': {param} could not be templated: {e}",
+                at(Some(&key)),
+                task.display_name()
+            )))
+        })?;
         let checked = if module.params().is_empty() {
             Ok(Args::from_map(rendered))
         } else {
@@ -246,7 +255,13 @@ impl HostRun<'_, '_> {
         }
     }
 
-    fn render_args(&self, module: &dyn Module, args: &Map, vars: &Vars) -> Result<Map, String> {
+    /// The arguments with templates rendered; an error names the argument.
+    fn render_args(
+        &self,
+        module: &dyn Module,
+        args: &Map,
+        vars: &Vars,
+    ) -> Result<Map, (String, String)> {
         let mut out = Map::new();
         for (key, value) in args {
             let raw = module
@@ -259,7 +274,7 @@ impl HostRun<'_, '_> {
                 self.ctx
                     .templar
                     .render_value(value, vars)
-                    .map_err(|e| e.to_string())?
+                    .map_err(|e| (key.clone(), e.to_string()))?
             };
             if rendered.as_str() == Some(OMIT_PLACEHOLDER) {
                 continue;

@@ -144,7 +144,10 @@ pub fn run_play(
     let pattern = templar
         .render_str(&play.hosts, &extra_only(opts))
         .map_err(|e| Error::at(&play.loc, format!("hosts: {e}")))?;
-    let mut selected = inventory.select(&pattern);
+    let (mut selected, warnings) = inventory.select_with_warnings(&pattern);
+    for w in warnings {
+        eprintln!("[WARNING]: {w}");
+    }
     if let Some(limit) = &opts.limit {
         let allowed = inventory.select(limit);
         selected.retain(|h| allowed.contains(h));

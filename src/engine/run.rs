@@ -39,9 +39,15 @@ pub fn run_playbook(
         names.push("localhost".into());
     }
     let mut memories = Vec::new();
+    // Connection variables: the inventory's, under extra vars (which win in Ansible too).
+    let mut connection_vars = Vec::new();
     for name in names {
         let vars = inventory.host_vars(&name, std::slice::from_ref(&playbook.dir))?;
-        let transport = transport_for(&name, &templated(&templar, &vars), &opts.connection);
+        let mut conn = vars.clone();
+        conn.extend(opts.extra_vars.clone());
+        let conn = templated(&templar, &conn);
+        let transport = transport_for(&name, &conn, &opts.connection);
+        connection_vars.push((conn, None::<String>));
         let mem = HostMemory {
             name: name.clone(),
             transport,
@@ -59,6 +65,21 @@ pub fn run_playbook(
     }
     let mut touched = vec![false; memories.len()];
     for play in &playbook.plays {
+        // A play's `remote_user` applies where the inventory names no user.
+        for (mem, (conn, applied)) in memories.iter_mut().zip(connection_vars.iter_mut()) {
+            let wanted = match conn.get("ansible_user") {
+                Some(_) => None,
+                None => play.keywords.remote_user.clone(),
+            };
+            if wanted != *applied {
+                let mut vars = conn.clone();
+                if let Some(user) = &wanted {
+                    vars.insert("ansible_user".into(), Value::String(user.clone()));
+                }
+                mem.transport = transport_for(&mem.name, &vars, &opts.connection);
+                *applied = wanted;
+            }
+        }
         let before: Vec<_> = memories.iter().map(|m| m.stats).collect();
         run_play(
             PlayInput {

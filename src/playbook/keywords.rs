@@ -26,6 +26,8 @@ pub struct Keywords {
     pub delegate_to: Option<String>,
     pub any_errors_fatal: Option<bool>,
     pub connection: Option<String>,
+    /// The login user when the inventory names none (`ansible_user` wins).
+    pub remote_user: Option<String>,
     /// Task-only keywords below: not inherited.
     pub loop_items: Option<Value>,
     /// Whether the loop came from `with_items` (which flattens one level).
@@ -134,7 +136,8 @@ impl Keywords {
             run_once,
             delegate_to,
             any_errors_fatal,
-            connection
+            connection,
+            remote_user
         );
         k
     }
@@ -157,8 +160,9 @@ impl Keywords {
             "delegate_to" => self.delegate_to = Some(text(value)?),
             "any_errors_fatal" => self.any_errors_fatal = Some(boolean(value)?),
             "connection" => self.connection = Some(text(value)?),
-            "name" | "become_method" | "become_flags" | "delegate_facts" | "remote_user"
-            | "port" | "module_defaults" | "collections" | "throttle" | "timeout" | "debugger" => {}
+            "remote_user" => self.remote_user = Some(text(value)?),
+            "name" | "become_method" | "become_flags" | "delegate_facts" | "port"
+            | "module_defaults" | "collections" | "throttle" | "timeout" | "debugger" => {}
             _ => return Ok(false),
         }
         Ok(true)

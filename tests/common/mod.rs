@@ -2,6 +2,8 @@
 //! reading what it printed.
 #![allow(dead_code)]
 
+pub mod lab;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
