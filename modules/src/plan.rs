@@ -25,6 +25,10 @@ pub struct Step {
     /// A non-zero exit fails the task with the step's stderr. Modules that
     /// judge the exit code themselves (`command`) turn this off.
     pub check_rc: bool,
+    /// Run over a new connection to the host, not the one the run uses:
+    /// proof that the host can still be reached (a firewall change is
+    /// confirmed this way, or reverted by a timer on the host).
+    pub fresh_connection: bool,
 }
 
 impl Step {
@@ -33,6 +37,7 @@ impl Step {
             script: script.into(),
             stdin: None,
             check_rc: true,
+            fresh_connection: false,
         }
     }
     pub fn with_stdin(mut self, stdin: Vec<u8>) -> Step {
@@ -41,6 +46,10 @@ impl Step {
     }
     pub fn unchecked(mut self) -> Step {
         self.check_rc = false;
+        self
+    }
+    pub fn on_fresh_connection(mut self) -> Step {
+        self.fresh_connection = true;
         self
     }
 }

@@ -14,6 +14,10 @@ pub trait Module: Sync {
     fn free_form(&self) -> bool {
         false
     }
+    /// Other names the module answers to (`systemd_service` for `systemd`).
+    fn aliases(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// Runs without contacting the host (`debug`, `set_fact`, ...).
     fn local(&self) -> bool {
         false
@@ -47,6 +51,7 @@ pub trait Task: Send + Sync {
 }
 
 static MODULES: &[&dyn Module] = &[
+    &crate::apt::AptModule,
     &crate::assert::AssertModule,
     &crate::command::CommandModule,
     &crate::command::ShellModule,
@@ -54,11 +59,24 @@ static MODULES: &[&dyn Module] = &[
     &crate::debug::DebugModule,
     &crate::fail::FailModule,
     &crate::file::FileModule,
+    &crate::group::GroupModule,
+    &crate::iptables::IptablesModule,
+    &crate::iptables_rules::IptablesRulesModule,
     &crate::lineinfile::LineinfileModule,
     &crate::meta::MetaModule,
+    &crate::nginx_site::NginxSiteModule,
+    &crate::package::PackageModule,
+    &crate::service::ServiceModule,
     &crate::set_fact::SetFactModule,
+    &crate::setup::SetupModule,
     &crate::stat::StatModule,
+    &crate::systemd::SystemdModule,
+    &crate::systemd_unit::SystemdUnitModule,
     &crate::template::TemplateModule,
+    &crate::unarchive::UnarchiveModule,
+    &crate::uri::UriModule,
+    &crate::user::UserModule,
+    &crate::wait_for::WaitForModule,
 ];
 
 /// Finds a module by short name or by its `ansible.builtin.`/`ansible.legacy.` name.
@@ -67,7 +85,10 @@ pub fn lookup(name: &str) -> Option<&'static dyn Module> {
         .strip_prefix("ansible.builtin.")
         .or_else(|| name.strip_prefix("ansible.legacy."))
         .unwrap_or(name);
-    MODULES.iter().copied().find(|m| m.name() == short)
+    MODULES
+        .iter()
+        .copied()
+        .find(|m| m.name() == short || m.aliases().contains(&short))
 }
 
 /// Every builtin module's short name, for error messages.

@@ -96,7 +96,11 @@ impl<'a, 'p> HostRun<'a, 'p> {
             return;
         }
         if play.gather_facts && self.ctx.opts.tags_allow(&["always".to_string()]) {
-            let outcome = self.gather_facts();
+            let ctx = self.ctx;
+            let outcome = {
+                let _slot = ctx.lockstep.enter(self.index, &vec![0]);
+                self.gather_facts()
+            };
             let failed = outcome.is_failure();
             let unreachable = outcome.status == Status::Unreachable;
             self.report(vec![0], "TASK [Gathering Facts]".into(), outcome);
@@ -105,6 +109,9 @@ impl<'a, 'p> HostRun<'a, 'p> {
                     self.mem.unreachable = true;
                 } else {
                     self.mem.failed = true;
+                }
+                if self.ctx.note_failure() {
+                    self.ctx.abort();
                 }
                 return;
             }
@@ -222,7 +229,16 @@ impl<'a, 'p> HostRun<'a, 'p> {
         {
             return self.include_tasks(task, file, base_dir, role.clone(), &keywords, path, scope);
         }
-        let outcome = self.run_task(task, &keywords, scope, path);
+        let ctx = self.ctx;
+        let outcome = {
+            let _slot = ctx.lockstep.enter(self.index, path);
+            // The play may have ended (any_errors_fatal, max_fail_percentage)
+            // while this host waited for the others.
+            if ctx.aborted() {
+                return Flow::Stop;
+            }
+            self.run_task(task, &keywords, scope, path)
+        };
         let header = format!("TASK [{}]", self.task_title(task, scope));
         self.finish_task(task, &keywords, path.clone(), header, outcome)
     }
@@ -278,7 +294,8 @@ impl<'a, 'p> HostRun<'a, 'p> {
             self.failed_result = Some(outcome.result.clone());
             self.failed_task = Some(task.display_name());
         }
-        if meta.is_none() || failed {
+        // Ansible shows and counts no `meta` task, unless it failed.
+        if task.module_name() != "meta" || failed {
             self.report(path.clone(), header, outcome);
         }
         if unreachable {
@@ -290,6 +307,7 @@ impl<'a, 'p> HostRun<'a, 'p> {
             if keywords
                 .any_errors_fatal
                 .unwrap_or(self.ctx.play.any_errors_fatal)
+                || self.ctx.note_failure()
             {
                 self.ctx.abort();
             }
@@ -343,7 +361,11 @@ impl<'a, 'p> HostRun<'a, 'p> {
             let mut path = at.clone();
             path.push(i as u32);
             let keywords = handler.keywords.inherit(&scope.keywords);
-            let outcome = self.run_task(handler, &keywords, &scope, &path);
+            let ctx = self.ctx;
+            let outcome = {
+                let _slot = ctx.lockstep.enter(self.index, &path);
+                self.run_task(handler, &keywords, &scope, &path)
+            };
             let flow = self.finish_task(
                 handler,
                 &keywords,

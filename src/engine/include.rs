@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::host::{Flow, HostRun, Scope};
-use super::outcome::Outcome;
+use super::outcome::{Map, Outcome};
 use super::play::SitePath;
 use crate::playbook::{Keywords, RoleScope, Task};
 
@@ -21,52 +21,128 @@ impl HostRun<'_, '_> {
         scope: &Scope,
     ) -> Flow {
         let header = format!("TASK [{}]", self.task_title(task, scope));
-        let vars = self.task_vars(scope, kw, None);
-        match self.ctx_conditions(kw, &vars) {
-            Ok(true) => {}
-            Ok(false) => {
-                let outcome = Outcome::skipped("Conditional result was False", None);
-                return self.finish_task(task, kw, path.clone(), header, outcome);
+        let ctx = self.ctx;
+        let slot = ctx.lockstep.enter(self.index, path);
+        // With a loop, the file is included once per item, with the loop
+        // variable set for its tasks.
+        let loop_sets: Vec<Option<Map>> = match &kw.loop_items {
+            None => vec![None],
+            Some(items) => match self.loop_values(kw, scope, items) {
+                Ok(sets) => sets.into_iter().map(Some).collect(),
+                Err(e) => {
+                    drop(slot);
+                    return self.finish_task(task, kw, path.clone(), header, Outcome::failed(e));
+                }
+            },
+        };
+        let mut includes = Vec::new();
+        for loop_vars in loop_sets {
+            let vars = self.task_vars(scope, kw, loop_vars.clone());
+            match self.ctx_conditions(kw, &vars) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    drop(slot);
+                    let e = format!("{}: {e}", task.loc);
+                    return self.finish_task(task, kw, path.clone(), header, Outcome::failed(e));
+                }
             }
-            Err(e) => return self.finish_task(task, kw, path.clone(), header, Outcome::failed(e)),
+            let loaded = self
+                .ctx
+                .templar
+                .render_str(file, &vars)
+                .map_err(|e| format!("{}: {e}", task.loc))
+                .and_then(|name| {
+                    let full = crate::playbook::resolve_task_file(base_dir, &name);
+                    self.ctx
+                        .load_include(&full, role.clone())
+                        .map(|items| (full, items))
+                });
+            match loaded {
+                Ok((full, items)) => includes.push((full, items, loop_vars)),
+                Err(e) => {
+                    drop(slot);
+                    return self.finish_task(task, kw, path.clone(), header, Outcome::failed(e));
+                }
+            }
         }
-        let name = match self.ctx.templar.render_str(file, &vars) {
-            Ok(n) => n,
-            Err(e) => {
-                return self.finish_task(
-                    task,
-                    kw,
-                    path.clone(),
-                    header,
-                    Outcome::failed(format!("{}: {e}", task.loc)),
-                );
-            }
-        };
-        let full = crate::playbook::resolve_task_file(base_dir, &name);
-        let items = match self.ctx.load_include(&full, role.clone()) {
-            Ok(items) => items,
-            Err(e) => return self.finish_task(task, kw, path.clone(), header, Outcome::failed(e)),
-        };
-        // Ansible counts an include as an ok task of the host.
-        self.mem.stats.ok += 1;
-        self.send(super::play::Event::Included {
-            host: self.index,
-            path: path.clone(),
-            header,
-            file: full.display().to_string(),
-        });
-        let inner = Scope {
-            keywords: Keywords {
+        if includes.is_empty() {
+            drop(slot);
+            let outcome = Outcome::skipped("Conditional result was False", None);
+            return self.finish_task(task, kw, path.clone(), header, outcome);
+        }
+        for (full, _, loop_vars) in &includes {
+            // Ansible counts each include as an ok task of the host.
+            self.mem.stats.ok += 1;
+            let label = loop_vars
+                .as_ref()
+                .and_then(|m| m.get(kw.loop_var.as_deref().unwrap_or("item")))
+                .map(|item| match item {
+                    serde_json::Value::String(s) => format!(" => (item={s})"),
+                    other => format!(" => (item={other})"),
+                })
+                .unwrap_or_default();
+            self.send(super::play::Event::Included {
+                host: self.index,
+                path: path.clone(),
+                header: header.clone(),
+                file: format!("{}{label}", full.display()),
+            });
+        }
+        drop(slot);
+        for (k, (_, items, loop_vars)) in includes.into_iter().enumerate() {
+            let mut keywords = Keywords {
                 when: Vec::new(),
                 ..kw.clone()
+            };
+            keywords.loop_items = None;
+            keywords.vars.extend(loop_vars.unwrap_or_default());
+            let inner = Scope {
+                keywords: keywords.inherit(&Keywords::default()),
+                role: role.clone().or_else(|| scope.role.clone()),
+            };
+            path.push(1 + k as u32);
+            let flow = self.run_items(&items, path, &inner);
+            path.pop();
+            if flow != Flow::Continue {
+                return flow;
             }
-            .inherit(&Keywords::default()),
-            role: role.or_else(|| scope.role.clone()),
+        }
+        Flow::Continue
+    }
+
+    /// The loop variable sets of a looped task: `item` (or `loop_var`) and
+    /// `index_var` for each item.
+    pub(super) fn loop_values(
+        &self,
+        kw: &Keywords,
+        scope: &Scope,
+        items: &serde_json::Value,
+    ) -> Result<Vec<Map>, String> {
+        let vars = self.task_vars(scope, kw, None);
+        let items = match self.ctx.templar.render_value(items, &vars) {
+            Ok(serde_json::Value::Array(items)) => items,
+            Ok(serde_json::Value::Null) => Vec::new(),
+            Ok(other) => {
+                return Err(format!(
+                    "Invalid data passed to 'loop', it requires a list, got this instead: {other}"
+                ));
+            }
+            Err(e) => return Err(format!("error while evaluating the loop: {e}")),
         };
-        path.push(1);
-        let flow = self.run_items(&items, path, &inner);
-        path.pop();
-        flow
+        let name = kw.loop_var.clone().unwrap_or_else(|| "item".into());
+        Ok(items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let mut m = Map::new();
+                m.insert(name.clone(), item);
+                if let Some(iv) = &kw.index_var {
+                    m.insert(iv.clone(), serde_json::Value::from(i));
+                }
+                m
+            })
+            .collect())
     }
 
     fn ctx_conditions(

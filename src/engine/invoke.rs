@@ -31,6 +31,18 @@ pub(super) struct Target {
 }
 
 impl Target {
+    pub fn exec_fresh(&self, script: &str, stdin: Option<&[u8]>) -> Result<StepOutput, String> {
+        let full = format!("{}{script}", self.env);
+        self.transport
+            .exec_fresh(&full, stdin, self.become_.as_ref())
+            .map(|o| StepOutput {
+                rc: o.rc,
+                stdout: o.stdout,
+                stderr: o.stderr,
+            })
+            .map_err(|e| e.message)
+    }
+
     pub fn exec(&self, script: &str, stdin: Option<&[u8]>) -> Result<StepOutput, String> {
         let full = if self.env.is_empty() {
             script.to_string()
@@ -343,6 +355,9 @@ impl HostRun<'_, '_> {
 }
 
 fn run_step(target: &Target, step: &Step) -> Result<StepOutput, String> {
+    if step.fresh_connection {
+        return target.exec_fresh(&step.script, step.stdin.as_deref());
+    }
     target.exec(&step.script, step.stdin.as_deref())
 }
 

@@ -7,6 +7,7 @@ mod host;
 mod hostvars;
 mod include;
 mod invoke;
+mod lockstep;
 mod options;
 mod outcome;
 mod play;

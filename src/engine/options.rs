@@ -43,8 +43,15 @@ impl RunOptions {
         {
             return false;
         }
+        // A `never` task runs only when one of its own tags is asked for.
+        if has("never") {
+            return task_tags
+                .iter()
+                .any(|t| t != "never" && self.tags.contains(t))
+                || self.tags.iter().any(|t| t == "never");
+        }
         if self.tags.is_empty() || self.tags.iter().any(|t| t == "all") {
-            return !has("never") || self.tags.iter().any(|t| t == "never");
+            return true;
         }
         if has("always") {
             return true;
@@ -85,5 +92,7 @@ mod tests {
         assert!(!opts(&[], &["db"]).tags_allow(&t(&["db"])));
         assert!(opts(&["untagged"], &[]).tags_allow(&t(&[])));
         assert!(!opts(&["tagged"], &[]).tags_allow(&t(&[])));
+        assert!(!opts(&["tagged"], &[]).tags_allow(&t(&["never", "debug"])));
+        assert!(opts(&["debug"], &[]).tags_allow(&t(&["never", "debug"])));
     }
 }

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::host::{HostMemory, HostRun};
 use super::hostvars::HostvarsTable;
+use super::lockstep::Lockstep;
 use super::options::RunOptions;
 use super::outcome::{Map, Outcome};
 use super::run_once::RunOnce;
@@ -67,7 +68,10 @@ pub struct PlayCtx<'p> {
     pub local: Arc<Local>,
     pub transports: HashMap<String, Arc<dyn Transport>>,
     aborted: AtomicBool,
+    failures: std::sync::atomic::AtomicUsize,
+    batch_size: usize,
     pub run_once: RunOnce,
+    pub lockstep: Lockstep,
     includes: Mutex<HashMap<PathBuf, Arc<Vec<Item>>>>,
 }
 
@@ -78,6 +82,15 @@ impl PlayCtx<'_> {
 
     pub fn abort(&self) {
         self.aborted.store(true, Ordering::SeqCst);
+    }
+
+    /// Counts a failed host of the batch; true when that breaks the play's
+    /// `max_fail_percentage`, so the play stops after the current task.
+    pub fn note_failure(&self) -> bool {
+        let failed = self.failures.fetch_add(1, Ordering::SeqCst) + 1;
+        self.play
+            .max_fail_percentage
+            .is_some_and(|pct| failed as f64 * 100.0 / self.batch_size as f64 > pct)
     }
 
     /// The transport for `delegate_to`: localhost, or an inventory host.
@@ -131,7 +144,7 @@ pub fn run_play(
     input: PlayInput<'_>,
     memories: &mut [HostMemory],
     reporter: &mut dyn Reporter,
-) -> Result<(), Error> {
+) -> Result<PlayEnd, Error> {
     let PlayInput {
         play,
         playbook_dir,
@@ -163,7 +176,7 @@ pub fn run_play(
     hosts.dedup();
     if hosts.is_empty() {
         reporter.no_hosts();
-        return Ok(());
+        return Ok(PlayEnd::Continue);
     }
     let play_names: Vec<Value> = hosts
         .iter()
@@ -229,14 +242,23 @@ pub fn run_play(
             local: local.clone(),
             transports: transports.clone(),
             aborted: AtomicBool::new(false),
+            failures: std::sync::atomic::AtomicUsize::new(0),
+            batch_size: batch.len(),
             run_once: RunOnce::new(batch.len()),
+            lockstep: Lockstep::new(
+                batch.len(),
+                if opts.forks == 0 {
+                    batch.len()
+                } else {
+                    opts.forks
+                },
+                play.strategy.as_deref() != Some("free"),
+            ),
             includes: Mutex::new(HashMap::new()),
         };
-        let forks = if opts.forks == 0 {
-            batch.len()
-        } else {
-            opts.forks.min(batch.len())
-        };
+        // A thread per host: `--forks` limits how many run a task at once
+        // (the lockstep's slots), not how many walk the play.
+        let forks = batch.len();
         let mut refs: Vec<(usize, &mut HostMemory)> = remaining
             .iter_mut()
             .enumerate()
@@ -261,6 +283,7 @@ pub fn run_play(
                         // However the walk ended, the printer and the
                         // run_once turns must know this host is done.
                         ctx.run_once.finish(pos);
+                        ctx.lockstep.finish(pos);
                         let _ = ctx.events.send(Event::HostDone { host: pos });
                     }
                 });
@@ -272,22 +295,27 @@ pub fn run_play(
             .iter()
             .filter(|&&i| remaining[i].failed || remaining[i].unreachable)
             .count();
-        if let Some(pct) = play.max_fail_percentage {
-            if failed as f64 * 100.0 / batch.len() as f64 > pct {
+        // The run ends (no later batch, no later play) when a batch breaks
+        // max_fail_percentage, fails entirely, or any_errors_fatal fired.
+        let breached = play
+            .max_fail_percentage
+            .is_some_and(|pct| failed as f64 * 100.0 / batch.len() as f64 > pct);
+        if breached || failed == batch.len() || ctx.aborted() {
+            if failed > 0 {
                 reporter.note("NO MORE HOSTS LEFT");
-                for &i in &hosts {
-                    if !batch.contains(&i) {
-                        remaining[i].failed = false;
-                    }
-                }
-                break;
+                return Ok(PlayEnd::StopRun);
             }
-        }
-        if ctx.aborted() || (play.any_errors_fatal && failed > 0) {
             break;
         }
     }
-    Ok(())
+    Ok(PlayEnd::Continue)
+}
+
+/// Whether the run goes on after a play.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlayEnd {
+    Continue,
+    StopRun,
 }
 
 /// Prints events per task position once every host has moved past it, so

@@ -9,7 +9,7 @@ use super::host::HostMemory;
 use super::hostvars::HostvarsTable;
 use super::options::{ConnectionOptions, RunOptions};
 use super::outcome::Map;
-use super::play::{PlayInput, run_play};
+use super::play::{PlayEnd, PlayInput, run_play};
 use crate::error::Error;
 use crate::inventory::Inventory;
 use crate::playbook::Playbook;
@@ -31,6 +31,13 @@ pub fn run_playbook(
     opts: &RunOptions,
     reporter: &mut dyn Reporter,
 ) -> Result<RunSummary, Error> {
+    if let Some(limit) = &opts.limit {
+        if inventory.select(limit).is_empty() {
+            return Err(Error::plain(format!(
+                "--limit {limit}: the inventory, host pattern and --limit leave no hosts to target"
+            )));
+        }
+    }
     let templar = Templar::new();
     let local = Arc::new(Local::new());
     let hostvars = Arc::new(HostvarsTable::default());
@@ -81,7 +88,7 @@ pub fn run_playbook(
             }
         }
         let before: Vec<_> = memories.iter().map(|m| m.stats).collect();
-        run_play(
+        let end = run_play(
             PlayInput {
                 play,
                 playbook_dir: &playbook.dir,
@@ -94,10 +101,14 @@ pub fn run_playbook(
             &mut memories,
             reporter,
         )?;
+        let stop = end == PlayEnd::StopRun;
         for (i, m) in memories.iter().enumerate() {
             if m.stats != before[i] {
                 touched[i] = true;
             }
+        }
+        if stop {
+            break;
         }
     }
     let shown: Vec<&HostMemory> = memories

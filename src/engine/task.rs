@@ -52,7 +52,7 @@ impl HostRun<'_, '_> {
             None => match self.conditions_hold(kw, &vars) {
                 Ok(None) => self.attempt(task, kw, scope, None),
                 Ok(Some(cond)) => Outcome::skipped("Conditional result was False", Some(&cond)),
-                Err(e) => Outcome::failed(e),
+                Err(e) => Outcome::failed(format!("{}: {e}", task.loc)),
             },
             Some(items) => self.run_loop(task, kw, scope, items, &vars),
         };
@@ -76,6 +76,8 @@ impl HostRun<'_, '_> {
             let mut result = outcome.result.clone();
             result.retain(|k, _| !k.starts_with('_'));
             Arc::make_mut(&mut self.mem.host_facts).insert(name.clone(), Value::Object(result));
+            // A registered result is a host variable other hosts can read.
+            self.ctx.publish_hostvars(&self.mem.name, self.mem);
         }
         if outcome.status == Status::Skipped || outcome.is_failure() {
             return;
@@ -142,7 +144,12 @@ impl HostRun<'_, '_> {
                     "Invalid data passed to 'loop', it requires a list, got this instead: {other}. Hint: If you passed a list/dict of just one element, try adding wantlist=True to your lookup invocation or use q/query instead of lookup."
                 ));
             }
-            Err(e) => return Outcome::failed(format!("error while evaluating the loop: {e}")),
+            Err(e) => {
+                return Outcome::failed(format!(
+                    "{}: error while evaluating the loop: {e}",
+                    task.loc
+                ));
+            }
         };
         let items: Vec<Value> = if kw.loop_flatten {
             items
@@ -180,7 +187,7 @@ impl HostRun<'_, '_> {
             let mut outcome = match self.conditions_hold(kw, &item_vars) {
                 Ok(None) => self.attempt(task, kw, scope, Some(lv)),
                 Ok(Some(cond)) => Outcome::skipped("Conditional result was False", Some(&cond)),
-                Err(e) => Outcome::failed(e),
+                Err(e) => Outcome::failed(format!("{}: {e}", task.loc)),
             };
             outcome.result.insert(loop_var.clone(), item.clone());
             outcome
@@ -290,7 +297,7 @@ impl HostRun<'_, '_> {
         }
         if let Some(conds) = &kw.failed_when {
             let v = with_result(outcome);
-            match self.any_holds(conds, &v) {
+            match self.all_hold(conds, &v) {
                 Ok(failed) => {
                     outcome
                         .result
@@ -324,20 +331,6 @@ impl HostRun<'_, '_> {
             }
         }
         Ok(true)
-    }
-
-    fn any_holds(&self, conds: &[String], vars: &Vars) -> Result<bool, String> {
-        for c in conds {
-            if self
-                .ctx
-                .templar
-                .eval_bool(c, vars)
-                .map_err(|e| format!("The conditional check '{c}' failed. The error was: {e}"))?
-            {
-                return Ok(true);
-            }
-        }
-        Ok(false)
     }
 
     /// A keyword that may be a boolean or a template of one.

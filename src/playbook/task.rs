@@ -316,10 +316,7 @@ fn module_action(key: &Node, value: &Node, extra_args: Option<&Node>) -> Result<
         let mut known = tend_modules::names();
         known.sort_unstable();
         let hint = match closest(&written, &known) {
-            Some(near) => format!(
-                "did you mean '{near}'? tend's modules are: {}",
-                known.join(", ")
-            ),
+            Some(near) => format!("did you mean '{near}'?"),
             None => format!("tend's modules are: {}", known.join(", ")),
         };
         return Err(Error::at(

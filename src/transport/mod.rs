@@ -45,6 +45,17 @@ pub trait Transport: Send + Sync {
         stdin: Option<&[u8]>,
         become_: Option<&Become>,
     ) -> Result<ExecOutput, TransportError>;
+    /// Runs `script` over a new connection to the host, as proof that a new
+    /// connection can still be made (after a firewall change). Transports
+    /// without connections just run it.
+    fn exec_fresh(
+        &self,
+        script: &str,
+        stdin: Option<&[u8]>,
+        become_: Option<&Become>,
+    ) -> Result<ExecOutput, TransportError> {
+        self.exec(script, stdin, become_)
+    }
     /// Round trips and bytes so far, for `-v` and the JSON report.
     fn counters(&self) -> &Counters;
 }

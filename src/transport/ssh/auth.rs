@@ -74,12 +74,22 @@ impl Attempts<'_> {
             return Ok(false);
         }
         let passphrase = self.settings.key_passphrase.as_ref().map(|s| s.expose());
-        let key = match russh::keys::load_secret_key(path, passphrase) {
+        let loaded = match russh::keys::load_secret_key(path, passphrase) {
+            // Asked once per key for the whole run, when a terminal is there.
+            Err(russh::keys::Error::KeyIsEncrypted) if passphrase.is_none() => {
+                match prompted_passphrase(path) {
+                    Some(p) => russh::keys::load_secret_key(path, Some(&p)),
+                    None => Err(russh::keys::Error::KeyIsEncrypted),
+                }
+            }
+            other => other,
+        };
+        let key = match loaded {
             Ok(key) => key,
             Err(e) => {
                 let why = match e {
                     russh::keys::Error::KeyIsEncrypted => {
-                        "is encrypted and no passphrase was given (add it to ssh-agent)".into()
+                        "is encrypted and no passphrase was given (use --private-key-passphrase-file, or add it to ssh-agent)".into()
                     }
                     russh::keys::Error::IO(e) if e.kind() == std::io::ErrorKind::NotFound => {
                         "does not exist".into()
@@ -244,4 +254,47 @@ impl Attempts<'_> {
         }
         self.rsa_hash.flatten()
     }
+}
+
+/// The passphrase of an encrypted key, asked on the terminal once per key
+/// for the whole run (hosts connect in parallel: one asks, the others wait
+/// for the answer). `None` without a terminal.
+fn prompted_passphrase(path: &Path) -> Option<String> {
+    use std::collections::HashMap;
+    use std::io::{BufRead, IsTerminal, Write};
+    use std::sync::Mutex;
+    static ASKED: Mutex<Option<HashMap<std::path::PathBuf, Option<String>>>> = Mutex::new(None);
+    if !std::io::stdin().is_terminal() {
+        return None;
+    }
+    let mut asked = ASKED.lock().unwrap_or_else(|e| e.into_inner());
+    let cache = asked.get_or_insert_with(HashMap::new);
+    if let Some(answer) = cache.get(path) {
+        return answer.clone();
+    }
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .ok()?;
+    let stty = |arg: &str| {
+        let _ = std::process::Command::new("stty")
+            .arg(arg)
+            .stdin(tty.try_clone().ok()?)
+            .status();
+        Some(())
+    };
+    let mut out = &tty;
+    let _ = write!(out, "Enter passphrase for key '{}': ", path.display());
+    let _ = out.flush();
+    stty("-echo");
+    let mut line = String::new();
+    let read = std::io::BufReader::new(&tty).read_line(&mut line);
+    stty("echo");
+    let _ = writeln!(out);
+    let answer = read
+        .ok()
+        .map(|_| line.trim_end_matches(['\n', '\r']).to_string());
+    cache.insert(path.to_path_buf(), answer.clone());
+    answer
 }
