@@ -27,6 +27,8 @@ pub struct Node {
     /// The resource the task touches, when its parameters name one.
     pub resource: Option<String>,
     pub handler: bool,
+    /// The names a handler answers to: its name, `role : name`, its `listen` topics.
+    pub answers_to: Vec<String>,
     pub register: Option<String>,
     pub text: String,
 }
@@ -51,7 +53,11 @@ impl TaskGraph {
         for &task in &order {
             let text = graph[task].text.clone();
             for &h in &handlers {
-                if text.contains(&format!("\u{1}notify:{}\u{1}", graph[h].title)) {
+                let notified = graph[h]
+                    .answers_to
+                    .iter()
+                    .any(|name| text.contains(&format!("\u{1}notify:{name}\u{1}")));
+                if notified {
                     edges.push((task, h, Edge::Notify));
                 }
             }
@@ -75,11 +81,27 @@ impl TaskGraph {
         Ok(TaskGraph { graph })
     }
 
+    /// The graph as one Graphviz digraph named `title`.
     pub fn to_dot(&self, title: &str) -> String {
-        let mut s = format!(
-            "digraph \"{}\" {{\n  rankdir=TB;\n  node [shape=box];\n",
+        let (nodes, edges) = self.dot_lines("");
+        format!(
+            "digraph \"{}\" {{\n  rankdir=TB;\n  node [shape=box];\n{nodes}{edges}}}\n",
             esc(title)
-        );
+        )
+    }
+
+    /// The graph as a Graphviz cluster named `title`, its node ids prefixed
+    /// with `prefix` so that several plays fit in one `digraph`.
+    pub fn to_dot_cluster(&self, prefix: &str, title: &str) -> String {
+        let (nodes, edges) = self.dot_lines(prefix);
+        format!(
+            "  subgraph \"cluster_{prefix}\" {{\n    label=\"{}\";\n{nodes}  }}\n{edges}",
+            esc(title)
+        )
+    }
+
+    fn dot_lines(&self, prefix: &str) -> (String, String) {
+        let mut nodes = String::new();
         for i in self.graph.node_indices() {
             let n = &self.graph[i];
             let mut label = format!("{}\\n({})", esc(&n.title), esc(&n.module));
@@ -87,8 +109,12 @@ impl TaskGraph {
                 label.push_str(&format!("\\n{}", esc(r)));
             }
             let style = if n.handler { ", style=dashed" } else { "" };
-            s.push_str(&format!("  n{} [label=\"{label}\"{style}];\n", i.index()));
+            nodes.push_str(&format!(
+                "  {prefix}n{} [label=\"{label}\"{style}];\n",
+                i.index()
+            ));
         }
+        let mut edges = String::new();
         for e in self.graph.edge_indices() {
             let Some((a, b)) = self.graph.edge_endpoints(e) else {
                 continue;
@@ -98,10 +124,13 @@ impl TaskGraph {
                 Edge::Notify => " [style=dashed, label=\"notify\"]",
                 Edge::Uses => " [color=blue, label=\"uses\"]",
             };
-            s.push_str(&format!("  n{} -> n{}{attr};\n", a.index(), b.index()));
+            edges.push_str(&format!(
+                "  {prefix}n{} -> {prefix}n{}{attr};\n",
+                a.index(),
+                b.index()
+            ));
         }
-        s.push_str("}\n");
-        s
+        (nodes, edges)
     }
 }
 
@@ -155,8 +184,11 @@ fn node(task: &Task, handler: bool, role: Option<&str>) -> Node {
     for n in &task.keywords.notify {
         text.push_str(&format!("\u{1}notify:{n}\u{1}"));
     }
+    let mut answers_to = vec![task.display_name(), title.clone()];
+    answers_to.extend(task.listen.iter().cloned());
     Node {
         title,
+        answers_to,
         module: task.module_name().to_string(),
         resource,
         handler,

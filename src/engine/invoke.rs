@@ -356,7 +356,11 @@ impl HostRun<'_, '_> {
 
 fn run_step(target: &Target, step: &Step) -> Result<StepOutput, String> {
     if step.fresh_connection {
-        return target.exec_fresh(&step.script, step.stdin.as_deref());
+        return target.exec_fresh(&step.script, step.stdin.as_deref()).map_err(|e| {
+            format!(
+                "could not confirm the change over a new connection (if the change cut SSH, the host takes it back by itself): {e}"
+            )
+        });
     }
     target.exec(&step.script, step.stdin.as_deref())
 }

@@ -103,6 +103,7 @@ impl HostRun<'_, '_> {
                 })
                 .collect()
         };
+        self.merge_returned_facts(task, &facts);
         if is_set_fact {
             let host_facts = Arc::make_mut(&mut self.mem.host_facts);
             for f in facts {
@@ -139,6 +140,11 @@ impl HostRun<'_, '_> {
         let items = match self.ctx.templar.render_value(items, vars) {
             Ok(Value::Array(items)) => items,
             Ok(Value::Null) => Vec::new(),
+            // `with_dict`: one item per entry, as `{key, value}`.
+            Ok(Value::Object(map)) if kw.loop_dict => map
+                .into_iter()
+                .map(|(k, v)| serde_json::json!({"key": k, "value": v}))
+                .collect(),
             Ok(other) => {
                 return Outcome::failed(format!(
                     "Invalid data passed to 'loop', it requires a list, got this instead: {other}. Hint: If you passed a list/dict of just one element, try adding wantlist=True to your lookup invocation or use q/query instead of lookup."
@@ -173,6 +179,20 @@ impl HostRun<'_, '_> {
             lv.insert("ansible_loop_var".into(), Value::String(loop_var.clone()));
             if let Some(iv) = &kw.index_var {
                 lv.insert(iv.clone(), Value::from(index));
+            }
+            if kw.loop_extended {
+                let n = items.len();
+                lv.insert(
+                    "ansible_loop".into(),
+                    serde_json::json!({
+                        "index": index + 1, "index0": index,
+                        "revindex": n - index, "revindex0": n - index - 1,
+                        "first": index == 0, "last": index + 1 == n, "length": n,
+                        "allitems": items,
+                        "previtem": if index > 0 { items[index - 1].clone() } else { Value::Null },
+                        "nextitem": items.get(index + 1).cloned().unwrap_or(Value::Null),
+                    }),
+                );
             }
             let item_vars = self.task_vars(scope, kw, Some(lv.clone()));
             let label = match &kw.loop_label {

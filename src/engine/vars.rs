@@ -46,6 +46,8 @@ impl HostRun<'_, '_> {
         let name = &self.mem.name;
         let mut m = (*ctx.magic).clone();
         m.insert("inventory_hostname".into(), Value::String(name.clone()));
+        m.entry("ansible_managed")
+            .or_insert_with(|| Value::String("Ansible managed".into()));
         let short = name.split('.').next().unwrap_or(name);
         m.insert(
             "inventory_hostname_short".into(),

@@ -32,6 +32,10 @@ pub struct Keywords {
     pub loop_items: Option<Value>,
     /// Whether the loop came from `with_items` (which flattens one level).
     pub loop_flatten: bool,
+    /// Whether the loop came from `with_dict` (a mapping, one item per entry).
+    pub loop_dict: bool,
+    /// `loop_control: {extended: true}`: `ansible_loop` is set.
+    pub loop_extended: bool,
     pub loop_var: Option<String>,
     pub loop_label: Option<Value>,
     pub index_var: Option<String>,

@@ -118,6 +118,10 @@ fn parse_task(node: &Node, entries: &[(Node, Node)], ctx: &ListCtx) -> Result<It
                 kw.loop_items = Some(value.to_value());
                 kw.loop_flatten = true;
             }
+            "with_dict" => {
+                kw.loop_items = Some(value.to_value());
+                kw.loop_dict = true;
+            }
             "loop_control" => read_loop_control(value, &mut kw)?,
             "async" | "poll" => {
                 if !matches!(value.value, NodeValue::Int(0)) {
@@ -220,7 +224,8 @@ fn read_loop_control(value: &Node, kw: &mut Keywords) -> Result<(), Error> {
             "loop_var" => kw.loop_var = Some(keywords::text(v)?),
             "label" => kw.loop_label = Some(v.to_value()),
             "index_var" => kw.index_var = Some(keywords::text(v)?),
-            "pause" | "extended" | "extended_allitems" | "break_when" => {}
+            "extended" => kw.loop_extended = keywords::boolean(v)?,
+            "pause" | "extended_allitems" | "break_when" => {}
             other => {
                 return Err(
                     Error::at(&key.loc, format!("unknown loop_control option '{other}'"))

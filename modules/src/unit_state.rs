@@ -1,0 +1,414 @@
+//! What systemd says about one unit, shared by `service`, `systemd` and
+//! `systemd_unit`: the read-only probe that asks it and the parser of the
+//! answer.
+//!
+//! The probe is one `systemctl show NAME -p ...` for the unit's state, plus
+//! `systemctl is-enabled` on the unit's real name (`Id`): `show`'s
+//! `UnitFileState` is cached by systemd until the next daemon-reload, so a
+//! symlink removed by hand would go unnoticed, while `is-enabled` reads the
+//! disk as Ansible does. `daemon_reload` adds a look at what systemd has
+//! not read yet (see [`reload_script`]).
+//! What the host prints is untrusted: anything unexpected is an error.
+
+pub(crate) mod control;
+pub(crate) mod unit_file;
+
+use crate::shell::quote;
+use crate::{Map, Observed, TaskError, Value};
+
+/// The properties the probe asks for; they become the result's `status`.
+const PROPERTIES: &[&str] = &[
+    "Id",
+    "Names",
+    "Description",
+    "LoadState",
+    "LoadError",
+    "ActiveState",
+    "SubState",
+    "UnitFileState",
+    "UnitFilePreset",
+    "FragmentPath",
+    "NeedDaemonReload",
+    "Type",
+    "RemainAfterExit",
+    "Result",
+    "MainPID",
+    "CanReload",
+    "ActiveEnterTimestamp",
+];
+
+/// A unit as the probe saw it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct UnitState {
+    /// `systemctl show`'s properties, in the order it printed them.
+    pub props: Map,
+    /// What `systemctl is-enabled` printed (`enabled`, `static`, `masked`,
+    /// ...); `None` when it printed nothing (no unit file).
+    pub is_enabled: Option<String>,
+}
+
+impl UnitState {
+    pub fn prop(&self, key: &str) -> &str {
+        self.props.get(key).and_then(Value::as_str).unwrap_or("")
+    }
+
+    /// Whether systemd knows the unit at all (Ansible's `found`).
+    pub fn found(&self) -> bool {
+        self.prop("LoadState") != "not-found"
+    }
+
+    /// Ansible's `is_running_service`.
+    pub fn running(&self) -> bool {
+        matches!(self.prop("ActiveState"), "active" | "activating")
+    }
+
+    /// Ansible's reading of `is-enabled`: exit code 0 means enabled, except
+    /// for `enabled-runtime`, `indirect` and `alias`.
+    pub fn enabled(&self) -> bool {
+        matches!(
+            self.is_enabled.as_deref(),
+            Some("enabled" | "static" | "generated" | "transient")
+        )
+    }
+
+    /// A state `systemctl enable`/`disable` cannot change: there is no
+    /// `[Install]` section to act on.
+    pub fn fixed_enablement(&self) -> bool {
+        matches!(
+            self.is_enabled.as_deref(),
+            Some("static" | "generated" | "transient")
+        )
+    }
+
+    pub fn masked(&self) -> bool {
+        self.is_enabled.as_deref() == Some("masked")
+    }
+
+    /// A `Type=oneshot` service without `RemainAfterExit`: it is never
+    /// `active`; once started and done it is `inactive` again.
+    pub fn oneshot(&self) -> bool {
+        self.prop("Type") == "oneshot" && self.prop("RemainAfterExit") != "yes"
+    }
+
+    /// How the `enabled` line of a diff shows the current state.
+    pub fn enabled_word(&self) -> &str {
+        match self.is_enabled.as_deref() {
+            Some(word) if !word.is_empty() => word,
+            _ if self.found() => "disabled",
+            _ => "not-found",
+        }
+    }
+}
+
+/// Probe sections (`== unit`, `== is-enabled`) describing unit `name`.
+pub(crate) fn probe_script(name: &str) -> String {
+    let props = PROPERTIES.join(",");
+    format!(
+        "echo '== unit'\n\
+         n={q}\n\
+         if ! command -v systemctl >/dev/null 2>&1; then echo no-systemctl\n\
+         elif o=$(systemctl show --no-pager -p {props} -- \"$n\" 2>/dev/null); then\n\
+         \x20 printf '%s\\n' \"$o\"\n\
+         \x20 id=$(printf '%s\\n' \"$o\" | sed -n 's/^Id=//p')\n\
+         \x20 echo '== is-enabled'\n\
+         \x20 systemctl is-enabled -- \"${{id:-$n}}\" 2>/dev/null || true\n\
+         else\n\
+         \x20 printf 'error %s\\n' \"$(systemctl show --no-pager -p Id -- \"$n\" 2>&1 >/dev/null | head -c 2000 | base64 -w0)\"\n\
+         fi\n",
+        q = quote(name),
+    )
+}
+
+/// The probe section (`== reload`) saying what systemd has not read yet:
+/// loaded units whose files changed (`unit ID`, systemd's own
+/// `NeedDaemonReload`) and, since that misses a drop-in added to a unit
+/// that had none, the first few paths under the unit directories modified
+/// after systemd last loaded its units (`file PATH`, newer than
+/// `UnitsLoadTimestamp`; files first, then directories, whose mtime is all
+/// a deleted file leaves); then `end`.
+pub(crate) fn reload_script() -> String {
+    "echo '== reload'\n\
+     if command -v systemctl >/dev/null 2>&1; then\n\
+     \x20 systemctl show --no-pager --all -p Id,NeedDaemonReload -- '*' 2>/dev/null | awk 'BEGIN{RS=\"\";FS=\"\\n\"} {n=0;id=\"\";for(i=1;i<=NF;i++){if($i==\"NeedDaemonReload=yes\")n=1;if(substr($i,1,3)==\"Id=\")id=substr($i,4)} if(n)print \"unit \" id}' &&\n\
+     \x20 t=$(systemctl show --timestamp=us+utc -p UnitsLoadTimestamp --value 2>/dev/null || true) &&\n\
+     \x20 d='/etc/systemd/system /run/systemd/system /usr/local/lib/systemd/system /usr/lib/systemd/system' &&\n\
+     \x20 { [ -L /lib ] || d=\"$d /lib/systemd/system\"; } &&\n\
+     \x20 if [ -n \"$t\" ]; then { find $d -newermt \"$t\" ! -type d -print0; find $d -newermt \"$t\" -type d -print0; } 2>/dev/null | head -z -n 5 | tr '\\n\\0' '?\\n' | sed 's/^/file /'; fi &&\n\
+     \x20 echo end\n\
+     else echo no-systemctl; fi\n"
+        .to_string()
+}
+
+/// What systemd has not read yet, from the `reload` section.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Pending {
+    pub units: Vec<String>,
+    pub files: Vec<String>,
+}
+
+impl Pending {
+    pub fn any(&self) -> bool {
+        !self.units.is_empty() || !self.files.is_empty()
+    }
+
+    /// For a diff line: the units, then the paths.
+    pub fn describe(&self) -> String {
+        let all: Vec<&str> = self
+            .units
+            .iter()
+            .chain(&self.files)
+            .map(String::as_str)
+            .collect();
+        all.join(", ")
+    }
+}
+
+/// A probe's output split at its `== name` lines.
+pub(crate) struct Sections(Vec<(String, String)>);
+
+impl Sections {
+    pub fn parse(observed: Option<&Observed>) -> Result<Sections, TaskError> {
+        let obs = observed.ok_or_else(|| TaskError::new("the unit probe did not run"))?;
+        if obs.rc != 0 {
+            return Err(TaskError::new(format!(
+                "the unit probe failed (rc {}): {}",
+                obs.rc,
+                String::from_utf8_lossy(&obs.stderr).trim()
+            )));
+        }
+        let text =
+            std::str::from_utf8(&obs.stdout).map_err(|_| bad("the output is not UTF-8".into()))?;
+        let mut sections: Vec<(String, String)> = Vec::new();
+        for line in text.lines() {
+            if let Some(name) = line.strip_prefix("== ") {
+                sections.push((name.to_string(), String::new()));
+            } else if let Some((_, body)) = sections.last_mut() {
+                body.push_str(line);
+                body.push('\n');
+            } else if !line.is_empty() {
+                return Err(bad(format!("unexpected line {line:?}")));
+            }
+        }
+        Ok(Sections(sections))
+    }
+
+    /// The body of section `name`, `None` when it is missing.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b.as_str())
+    }
+
+    pub fn body(&self, name: &str) -> Result<&str, TaskError> {
+        self.get(name)
+            .ok_or_else(|| bad(format!("no '{name}' section")))
+    }
+
+    /// The unit described by the `unit` and `is-enabled` sections.
+    pub fn unit(&self, name: &str) -> Result<UnitState, TaskError> {
+        let body = self.body("unit")?;
+        let first = body.lines().next().unwrap_or("");
+        if first == "no-systemctl" {
+            return Err(no_systemctl());
+        }
+        if let Some(encoded) = first.strip_prefix("error ") {
+            let why = crate::probe::decode(encoded)?;
+            return Err(TaskError::new(format!(
+                "systemctl show {name} failed: {}",
+                String::from_utf8_lossy(&why).trim()
+            )));
+        }
+        let mut props = Map::new();
+        for line in body.lines().filter(|l| !l.is_empty()) {
+            let (key, value) = line
+                .split_once('=')
+                .filter(|(k, _)| !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric()))
+                .ok_or_else(|| bad(format!("unexpected line from systemctl show: {line:?}")))?;
+            props.insert(key.to_string(), Value::String(value.to_string()));
+        }
+        for key in ["LoadState", "ActiveState"] {
+            if !props.contains_key(key) {
+                return Err(bad(format!("systemctl show printed no {key}")));
+            }
+        }
+        let words: Vec<&str> = self.body("is-enabled")?.split_whitespace().collect();
+        let is_enabled = match words[..] {
+            [] => None,
+            [word] if word.bytes().all(|b| b.is_ascii_lowercase() || b == b'-') => {
+                Some(word.to_string())
+            }
+            _ => return Err(bad(format!("unexpected is-enabled answer {words:?}"))),
+        };
+        Ok(UnitState { props, is_enabled })
+    }
+
+    /// What systemd has not read yet, from the `reload` section.
+    pub fn reload(&self) -> Result<Pending, TaskError> {
+        let mut pending = Pending::default();
+        let mut ended = false;
+        for line in self.body("reload")?.lines() {
+            let (tag, rest) = line.split_once(' ').unwrap_or((line, ""));
+            match (tag, rest.is_empty() || ended) {
+                ("no-systemctl", _) => return Err(no_systemctl()),
+                ("end", true) if !ended => ended = true,
+                ("unit", false) => pending.units.push(rest.to_string()),
+                ("file", false) => pending.files.push(rest.to_string()),
+                _ => return Err(bad(format!("unexpected line {line:?} in the reload list"))),
+            }
+        }
+        if !ended {
+            return Err(bad("the list of units to reload is incomplete".into()));
+        }
+        Ok(pending)
+    }
+}
+
+fn no_systemctl() -> TaskError {
+    TaskError::new(
+        "systemctl was not found on the host: tend manages services through systemd only",
+    )
+}
+
+fn bad(what: String) -> TaskError {
+    TaskError::new(format!(
+        "could not read the host's answer to the unit probe: {what}"
+    ))
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Probe answers for the tests of the modules that use units.
+    use crate::Observed;
+
+    /// A probe answer: `systemctl show`'s lines, then `is-enabled`'s word.
+    pub fn unit(show: &str, is_enabled: &str) -> String {
+        format!("== unit\nId=app.service\nLoadError=\n{show}\n== is-enabled\n{is_enabled}\n")
+    }
+
+    pub const RUNNING: &str =
+        "LoadState=loaded\nActiveState=active\nSubState=running\nNeedDaemonReload=no\nType=simple";
+    pub const STOPPED: &str =
+        "LoadState=loaded\nActiveState=inactive\nSubState=dead\nNeedDaemonReload=no\nType=simple";
+    pub const MISSING: &str =
+        "LoadState=not-found\nActiveState=inactive\nSubState=dead\nNeedDaemonReload=no";
+
+    pub fn observed(text: &str) -> Observed {
+        Observed {
+            stdout: text.as_bytes().to_vec(),
+            ..Observed::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+
+    fn parse(text: &str) -> Result<UnitState, String> {
+        Sections::parse(Some(&observed(text)))
+            .and_then(|s| s.unit("app"))
+            .map_err(|e| e.msg)
+    }
+
+    #[test]
+    fn reads_show_and_is_enabled() {
+        let u = parse(&unit(RUNNING, "enabled")).unwrap();
+        assert!(u.found() && u.running() && u.enabled() && !u.masked());
+        assert_eq!(u.prop("SubState"), "running");
+        assert_eq!(u.props["Id"], "app.service");
+        let u = parse(&unit(MISSING, "")).unwrap();
+        assert!(!u.found() && !u.running() && !u.enabled());
+        assert_eq!(
+            (u.is_enabled.as_deref(), u.enabled_word()),
+            (None, "not-found")
+        );
+        let u = parse(&unit(STOPPED, "static")).unwrap();
+        assert!(u.enabled() && u.fixed_enablement());
+        for word in ["indirect", "alias", "enabled-runtime", "disabled", "masked"] {
+            assert!(!parse(&unit(STOPPED, word)).unwrap().enabled(), "{word}");
+        }
+    }
+
+    #[test]
+    fn probe_asks_one_show_and_is_enabled_on_the_real_name() {
+        let p = probe_script("my app");
+        assert_eq!(
+            p.matches("systemctl show").count(),
+            2,
+            "one on success, one for the error"
+        );
+        assert!(p.contains("-p Id,Names,"), "{p}");
+        assert!(p.contains("n='my app'\n"), "{p}");
+        assert!(p.contains("is-enabled -- \"${id:-$n}\""), "{p}");
+    }
+
+    #[test]
+    fn host_errors_and_garbage() {
+        let e = parse("== unit\nno-systemctl\n").unwrap_err();
+        assert!(e.contains("systemctl was not found"), "{e}");
+        let e = parse("== unit\nerror U3lzdGVtIGhhcyBub3QgYmVlbiBib290ZWQ=\n").unwrap_err();
+        assert_eq!(e, "systemctl show app failed: System has not been booted");
+        for junk in [
+            "",
+            "garbage\n",
+            "== unit\nLoadState=loaded\n== is-enabled\nenabled\n",
+            "== unit\nnot a property\n== is-enabled\n\n",
+            "== unit\nLoadState=loaded\nActiveState=active\n",
+            "== unit\nLoadState=loaded\nActiveState=active\n== is-enabled\nen abled\n",
+            "== unit\nLoadState=loaded\nActiveState=active\n== is-enabled\n<b>\n",
+        ] {
+            assert!(parse(junk).is_err(), "{junk:?}");
+        }
+        let failed = Observed {
+            rc: 2,
+            stderr: b"boom".to_vec(),
+            ..Observed::default()
+        };
+        assert!(Sections::parse(Some(&failed)).is_err());
+        assert!(Sections::parse(None).is_err());
+    }
+
+    #[test]
+    fn reload_list() {
+        let s = |t: &str| Sections::parse(Some(&observed(t))).unwrap().reload();
+        assert_eq!(s("== reload\nend\n").unwrap(), Pending::default());
+        assert!(!s("== reload\nend\n").unwrap().any());
+        let p = s("== reload\nunit a.service\nunit b.timer\nfile /etc/systemd/system/a.service.d/x.conf\nend\n").unwrap();
+        assert!(p.any());
+        assert_eq!(p.units, ["a.service", "b.timer"]);
+        assert_eq!(
+            p.describe(),
+            "a.service, b.timer, /etc/systemd/system/a.service.d/x.conf"
+        );
+        assert!(
+            s("== reload\nunit a.service\n").is_err(),
+            "no end: cut short"
+        );
+        for junk in [
+            "foo\nend",
+            "unit\nend",
+            "end\nend",
+            "end\nunit a",
+            "no-systemctl",
+        ] {
+            assert!(s(&format!("== reload\n{junk}\n")).is_err(), "{junk}");
+        }
+        assert!(s("== unit\n").is_err());
+    }
+
+    #[test]
+    fn the_probe_runs_in_sh_without_systemctl() {
+        // Whatever this machine has, the script is valid sh and prints its
+        // sections; without systemd it says so instead of failing.
+        let out = crate::content::testing::sh(
+            &format!("{}{}", probe_script("nosuch-tend-unit"), reload_script()),
+            None,
+        );
+        assert_eq!(out.rc, 0, "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.starts_with("== unit\n"), "{text}");
+        assert!(text.contains("== reload\n"), "{text}");
+    }
+}
