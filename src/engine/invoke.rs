@@ -220,11 +220,18 @@ impl HostRun<'_, '_> {
         let result = match prepared.finish(&plan, &outputs) {
             Ok(r) => r,
             Err(e) => {
+                // A task that only looks (uri, wait_for) says changed: false.
+                let changed = e.result.get("changed").cloned();
                 let mut o = failed_outcome(e);
-                o.result.insert("changed".into(), Value::Bool(true));
+                o.result
+                    .insert("changed".into(), changed.unwrap_or(Value::Bool(true)));
                 return o;
             }
         };
+        // Steps that only look (uri, wait_for): the result says nothing changed.
+        if result.get("changed") == Some(&Value::Bool(false)) {
+            return ok_outcome(Plan { result, ..plan }, diff);
+        }
         if prepared.verify() {
             let again = observe(prepared.as_ref())
                 .and_then(|o| prepared.plan(o.as_ref()).map_err(|e| e.msg));

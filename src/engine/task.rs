@@ -246,7 +246,7 @@ impl HostRun<'_, '_> {
             let Some(until) = &kw.until else {
                 return outcome;
             };
-            if outcome.status == Status::Unreachable {
+            if matches!(outcome.status, Status::Unreachable | Status::Skipped) {
                 return outcome;
             }
             let mut check_vars = vars.clone();
