@@ -101,66 +101,9 @@ impl Module for CopyModule {
 /// spelled as Python's `json.dumps` spells it, as Ansible does.
 fn content_bytes(value: &Value) -> Vec<u8> {
     match value {
-        Value::Object(_) | Value::Array(_) => {
-            let mut out = String::new();
-            python_json(value, &mut out);
-            out.into_bytes()
-        }
+        Value::Object(_) | Value::Array(_) => crate::uri::encode::python_json(value).into_bytes(),
         other => crate::args::display(other).into_bytes(),
     }
-}
-
-fn python_json(value: &Value, out: &mut String) {
-    match value {
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                python_json(item, out);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            out.push('{');
-            for (i, (k, v)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                python_string(k, out);
-                out.push_str(": ");
-                python_json(v, out);
-            }
-            out.push('}');
-        }
-        Value::String(s) => python_string(s, out),
-        other => out.push_str(&other.to_string()),
-    }
-}
-
-/// A JSON string with `ensure_ascii`, Python's default.
-fn python_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 //! Like Ansible's, it does not run under `--check`.
 
 mod client;
-mod encode;
+pub(crate) mod encode;
 mod http;
 mod request;
 
