@@ -197,14 +197,19 @@ fn a_missing_package_is_a_clear_error() {
     );
     assert_eq!(h.version("hello"), None, "nothing was installed");
 
-    // After a cache update the package is apt-get's to find: its message.
+    // The lists are updated first, then judged: the same message, as
+    // Ansible gives it after its update.
+    let stamp = "stat -c %Y /var/lib/apt/periodic/update-success-stamp 2>/dev/null || echo 0";
+    let before = h.lab.ssh_ok(HOST, stamp);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     let out = h.run(&apt_task("{name: no-such-pkg, update_cache: true}"), &[]);
     assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
     let msg = lab::fatal_line(&out, HOST).unwrap_or_default();
     assert!(
-        msg.contains("Unable to locate package no-such-pkg"),
+        msg.contains("No package matching 'no-such-pkg' is available"),
         "{msg}"
     );
+    assert_ne!(h.lab.ssh_ok(HOST, stamp), before, "the lists were updated");
 }
 
 #[test]

@@ -27,7 +27,7 @@ mod version;
 use request::Request;
 
 use crate::{
-    Args, Controller, Kind, Map, Module, Observed, Param, ParamError, Plan, StepOutput, Task,
+    Args, Controller, Kind, Map, Module, Observed, Param, ParamError, Plan, Step, StepOutput, Task,
     TaskError, Value,
 };
 
@@ -106,8 +106,17 @@ impl Task for AptTask {
     }
 
     fn plan(&self, observed: Option<&Observed>) -> Result<Plan, TaskError> {
-        let observed = observed.ok_or_else(|| TaskError::new("the apt probe did not run"))?;
-        decide::plan(&self.req, &observe::parse(&observed.stdout)?)
+        decide::plan(&self.req, &observation(observed)?)
+    }
+
+    fn refresh(&self, observed: Option<&Observed>) -> Option<Step> {
+        // A probe that cannot be read fails in `plan`, with its message.
+        let obs = observation(observed).ok()?;
+        decide::refresh(&self.req, &obs)
+    }
+
+    fn plan_refreshed(&self, observed: Option<&Observed>) -> Result<Plan, TaskError> {
+        decide::plan_refreshed(&self.req, &observation(observed)?)
     }
 
     fn finish(&self, plan: &Plan, outputs: &[StepOutput]) -> Result<Map, TaskError> {
@@ -145,6 +154,11 @@ impl Task for AptTask {
     fn verify(&self) -> bool {
         !(self.req.cache_only() && self.req.update_cache && self.req.cache_valid_time == 0)
     }
+}
+
+fn observation(observed: Option<&Observed>) -> Result<observe::Observation, TaskError> {
+    let observed = observed.ok_or_else(|| TaskError::new("the apt probe did not run"))?;
+    observe::parse(&observed.stdout)
 }
 
 /// Lines as Python's `splitlines` gives them: apt's progress uses `\r`.

@@ -1,7 +1,8 @@
 //! The Module and Task traits, and the table of builtin modules.
 
 use crate::{
-    Args, CheckMode, Controller, Map, Observed, Param, ParamError, Plan, StepOutput, TaskError,
+    Args, CheckMode, Controller, Map, Observed, Param, ParamError, Plan, Step, StepOutput,
+    TaskError,
 };
 
 /// A builtin module: its parameters, and how a task is made from them.
@@ -35,6 +36,17 @@ pub trait Task: Send + Sync {
     }
     /// Pure: what to do, given what the probe saw (`None` if no probe).
     fn plan(&self, observed: Option<&Observed>) -> Result<Plan, TaskError>;
+    /// A step to run before deciding, outside check mode (`apt-get update`
+    /// when the lists are stale): the engine runs it, probes again and asks
+    /// `plan_refreshed`. It never makes the task changed by itself.
+    fn refresh(&self, observed: Option<&Observed>) -> Option<Step> {
+        let _ = observed;
+        None
+    }
+    /// The plan after the `refresh` step ran, from a new observation.
+    fn plan_refreshed(&self, observed: Option<&Observed>) -> Result<Plan, TaskError> {
+        self.plan(observed)
+    }
     /// The result after the plan's steps ran. By default the plan's result.
     fn finish(&self, plan: &Plan, outputs: &[StepOutput]) -> Result<Map, TaskError> {
         let _ = outputs;

@@ -176,7 +176,26 @@ impl HostRun<'_, '_> {
             },
             None => None,
         };
-        let plan = match prepared.plan(observed.as_ref()) {
+        let refresh = match check {
+            false => prepared.refresh(observed.as_ref()),
+            true => None,
+        };
+        let planned = match refresh {
+            None => prepared.plan(observed.as_ref()),
+            Some(step) => {
+                self.prefetch.invalidate();
+                match run_step(&target, &step) {
+                    Ok(out) if out.rc != 0 => return step_failed(&out),
+                    Ok(_) => {}
+                    Err(e) => return unreachable(e),
+                }
+                match observe(prepared.as_ref()) {
+                    Ok(o) => prepared.plan_refreshed(o.as_ref()),
+                    Err(e) => return unreachable(e),
+                }
+            }
+        };
+        let plan = match planned {
             Ok(p) => p,
             Err(e) => return self.check_mode_failure(check, failed_outcome(e)),
         };
@@ -209,9 +228,7 @@ impl HostRun<'_, '_> {
         for step in &plan.steps {
             match run_step(&target, step) {
                 Ok(out) if step.check_rc && out.rc != 0 => {
-                    let mut o = Outcome::failed(step_error(&out));
-                    o.result.insert("rc".into(), Value::from(out.rc));
-                    return o;
+                    return step_failed(&out);
                 }
                 Ok(out) => outputs.push(out),
                 Err(e) => return unreachable(e),
@@ -370,6 +387,22 @@ fn run_step(target: &Target, step: &Step) -> Result<StepOutput, String> {
         });
     }
     target.exec(&step.script, step.stdin.as_deref())
+}
+
+/// A failed step: its message, with the step's exit code and output in the
+/// result as Ansible's modules give them (`rc`, `stdout`, `stderr`, and
+/// their `_lines`), so `register` and `-v` show what the host said.
+fn step_failed(out: &StepOutput) -> Outcome {
+    let mut o = Outcome::failed(step_error(out));
+    o.result.insert("rc".into(), Value::from(out.rc));
+    for (key, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        let text = String::from_utf8_lossy(bytes);
+        let text = text.trim_end_matches('\n');
+        let lines: Vec<Value> = text.lines().map(Value::from).collect();
+        o.result.insert(key.into(), Value::from(text));
+        o.result.insert(format!("{key}_lines"), Value::Array(lines));
+    }
+    o
 }
 
 fn step_error(out: &StepOutput) -> String {

@@ -180,7 +180,11 @@ impl Lab {
     }
 
     /// Starts lab host `hN` unless it is already up (`LAB_IF_UP=keep`).
+    /// Tests that start the same host wait for each other: a second
+    /// `up.sh` while the first still boots the host would find it neither
+    /// absent nor ready.
     pub fn ensure_up(&self, n: u32) {
+        let _starting = lock(&format!("up-h{n}"));
         self.script("up.sh", &["1", &n.to_string()], &[("LAB_IF_UP", "keep")]);
     }
 

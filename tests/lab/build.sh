@@ -60,7 +60,7 @@ MIRROR=${MIRROR:-http://deb.debian.org/debian}
 SECMIRROR=${SECMIRROR:-http://deb.debian.org/debian-security}
 
 PKGS=systemd,systemd-sysv,dbus,openssh-server,iptables,nginx-light,sudo,python3,python3-apt,iproute2,iputils-ping,procps,ca-certificates,less
-REAL_DEBS="hello tree"     # fetched from the same mirror into images/debs/ for the local repo
+REAL_DEBS="hello tree nginx nginx-light nginx-common libnginx-mod-http-echo"  # fetched from the same mirror into images/debs/ for the local repo
 # The customize hooks run on the machine with $1 = the new rootfs. No key and nothing
 # host-specific goes into the image: up.sh puts those into each host's overlay.
 HOOKS=(

@@ -1,10 +1,9 @@
 //! The apt plan: the request against what the probe saw.
 //!
 //! Only package states decide whether a task changes anything, as in
-//! Ansible: a cache update that comes with packages is a step before the
-//! install, run only when something is installed or removed (and the lists
-//! are older than `cache_valid_time`), and it never makes a task "changed"
-//! by itself. A task that asks for nothing but a cache update is changed
+//! Ansible: a cache update that comes with packages runs first, whenever
+//! the lists are older than `cache_valid_time` (so `state: latest` sees
+//! the new versions), and it never makes a task "changed" by itself. A task that asks for nothing but a cache update is changed
 //! whenever the lists are stale (always, without `cache_valid_time`).
 //! Ansible calls it changed only when the update moved the lists' time,
 //! which is known only after the update; the engine decides "changed"
@@ -29,9 +28,37 @@ struct Change {
     arg: String,
 }
 
+/// Whether the task updates the lists before it looks at the packages.
+pub(crate) fn stale(req: &Request, obs: &Observation) -> bool {
+    req.update_cache
+        && (req.cache_valid_time == 0 || obs.cache_time + req.cache_valid_time < obs.now)
+}
+
+/// The packages of `req` want fresh lists first: outside check mode the
+/// engine runs this update, probes again, and `plan_refreshed` decides. A
+/// task that only updates the cache is planned as the update itself.
+pub(crate) fn refresh(req: &Request, obs: &Observation) -> Option<Step> {
+    (!req.cache_only() && stale(req, obs)).then(|| steps::update(req))
+}
+
+/// The plan once `refresh` updated the lists.
+pub(crate) fn plan_refreshed(req: &Request, obs: &Observation) -> Result<Plan, TaskError> {
+    let mut plan = plan_with(req, obs, false)?;
+    if plan.result.contains_key("cache_updated") {
+        plan.result
+            .insert("cache_updated".into(), Value::Bool(true));
+    }
+    Ok(plan)
+}
+
+/// The plan from the lists as they are. Under check mode, stale lists are
+/// not updated (as in Ansible): a package they do not know yet is shown as
+/// `present`, and the update is the first step of the plan.
 pub(crate) fn plan(req: &Request, obs: &Observation) -> Result<Plan, TaskError> {
-    let stale = req.update_cache
-        && (req.cache_valid_time == 0 || obs.cache_time + req.cache_valid_time < obs.now);
+    plan_with(req, obs, stale(req, obs))
+}
+
+fn plan_with(req: &Request, obs: &Observation, stale: bool) -> Result<Plan, TaskError> {
     let (changes, step) = changes(req, obs, stale)?;
     let update_now = stale && (!changes.is_empty() || req.cache_only());
     let mut result = Map::new();

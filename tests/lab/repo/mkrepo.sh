@@ -4,7 +4,7 @@
 #   lab-hello 1.0 and 1.1  /usr/bin/lab-hello prints "lab-hello <version>"; ships
 #                          lab-hello.service (python3 http.server on :8081), not enabled
 #   lab-other 0.1          /usr/bin/lab-other, lab-other.service (same, port 8082)
-#   hello, tree            real Debian packages: from images/debs/ (downloaded by build.sh
+#   hello, tree, nginx-light (and the nginx packages it needs): real Debian packages: from images/debs/ (downloaded by build.sh
 #                          from the image's mirror) or else this machine's apt-get download
 # The .debs are reproducible (fixed timestamps), so rebuilding the repo while hosts run does
 # not invalidate the package lists they hold. Usage: tests/lab/repo/mkrepo.sh
@@ -36,7 +36,7 @@ mk lab-hello 1.0 8081
 mk lab-hello 1.1 8081
 mk lab-other 0.1 8082
 
-for p in ${LAB_REAL_DEBS-hello tree}; do
+for p in ${LAB_REAL_DEBS-hello tree nginx nginx-light nginx-common libnginx-mod-http-echo}; do
   if ls "$IMAGES/debs/${p}_"*.deb >/dev/null 2>&1; then
     cp "$IMAGES/debs/${p}_"*.deb "$OUT.new/"
   elif (cd "$OUT.new" && apt-get download -q "$p" >/dev/null 2>&1); then

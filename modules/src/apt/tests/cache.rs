@@ -120,3 +120,38 @@ fn finish_reports_the_update_and_apt_output() {
     bad[0].stdout = b"hmm\n".to_vec();
     assert!(t.finish(&plan, &bad).is_err());
 }
+
+#[test]
+fn stale_lists_are_refreshed_before_the_packages_are_judged() {
+    // Installed 1.0, and the stale lists know nothing newer.
+    let stale_policy = policy("lab-hello", Some("1.0"), "1.0", &["1.0"]);
+    let before = seen("lab-hello install ok installed 1.0\n", Some(&stale_policy));
+    let t = task(json!({"name": "lab-hello", "state": "latest", "update_cache": true})).unwrap();
+    let obs = |text: &str| Observed {
+        stdout: text.as_bytes().to_vec(),
+        ..Observed::default()
+    };
+    // From the stale lists alone (check mode): nothing to do.
+    assert!(!t.plan(Some(&obs(&before))).unwrap().changed);
+    // Outside check mode the engine updates first...
+    let refresh = t.refresh(Some(&obs(&before))).expect("a refresh step");
+    assert!(
+        refresh.script.contains(" update 2>&1"),
+        "{}",
+        refresh.script
+    );
+    // ...and the fresh lists show 1.1: one step, the install.
+    let after = seen(
+        "lab-hello install ok installed 1.0\n",
+        Some(&hello(Some("1.0"))),
+    );
+    let p = t.plan_refreshed(Some(&obs(&after))).unwrap();
+    assert!(p.changed && p.steps.len() == 1, "{p:?}");
+    assert!(p.steps[0].script.ends_with(" install lab-hello\n"));
+    assert_eq!(p.result["cache_updated"], true);
+    // Fresh lists (cache_valid_time) or no packages: no refresh step.
+    let fresh = task(json!({"name": "lab-hello", "cache_valid_time": 86400})).unwrap();
+    assert!(fresh.refresh(Some(&obs(&before))).is_none());
+    let only = task(json!({"update_cache": true})).unwrap();
+    assert!(only.refresh(Some(&obs(&before))).is_none());
+}
