@@ -77,8 +77,12 @@ impl Paths {
 
 struct SiteTask {
     paths: Paths,
-    /// The site's text; `None` for `state: absent`.
+    /// The site's text; `None` for `state: absent`, or when only the link
+    /// is managed (`link_only`).
     content: Option<Vec<u8>>,
+    /// `enabled` without a source: the file stays as it is (Debian's
+    /// `default` site, a site written by hand), only the link follows.
+    link_only: bool,
     sha1: Option<String>,
     enabled: bool,
 }
@@ -125,11 +129,12 @@ impl Module for NginxSiteModule {
                 sources.join("|")
             )));
         }
+        let link_only = present && sources.is_empty() && args.has("enabled");
         let content = match sources.first().copied() {
-            _ if !present => None,
+            _ if !present || link_only => None,
             None => {
                 return Err(ParamError::general(
-                    "state=present needs one of content, template, or upstreams/server",
+                    "state=present needs one of content, template, or upstreams/server (or only `enabled`, to link or unlink the file as it is)",
                 ));
             }
             Some("content") => args.string("content").map(String::into_bytes),
@@ -139,6 +144,7 @@ impl Module for NginxSiteModule {
         Ok(Box::new(SiteTask {
             sha1: content.as_deref().map(content::sha1_hex),
             content,
+            link_only,
             enabled: args.bool_or("enabled", true),
             paths,
         }))
@@ -220,6 +226,9 @@ impl Task for SiteTask {
         result.insert("path".into(), p.file.clone().into());
         result.insert("link".into(), p.link.clone().into());
         let header = format!("nginx_site {}", p.name);
+        if self.link_only {
+            return link_only(p, &file, &link, linked, self.enabled, result, &header);
+        }
         let Some(content) = &self.content else {
             result.insert("state".into(), "absent".into());
             result.insert("enabled".into(), false.into());
@@ -282,6 +291,50 @@ impl Task for SiteTask {
         result.insert("reloaded".into(), reloaded.into());
         Ok(result)
     }
+}
+
+/// Only the link follows `enabled`; the file is not touched, and must
+/// exist to be enabled. nginx is tested and reloaded when the link changes.
+fn link_only(
+    p: &Paths,
+    file: &FileState,
+    link: &FileState,
+    linked: bool,
+    enabled: bool,
+    mut result: Map,
+    header: &str,
+) -> Result<Plan, TaskError> {
+    result.insert("state".into(), "present".into());
+    result.insert("enabled".into(), enabled.into());
+    if enabled && file.kind != Some(FileKind::File) {
+        return Err(TaskError::new(format!(
+            "{} does not exist: give content, template or upstreams/server to write it",
+            p.file
+        )));
+    }
+    let link_step = match (enabled, linked, link.exists()) {
+        (true, false, _) => script::Link::Make,
+        (false, _, true) => script::Link::Remove,
+        _ => {
+            result.insert("changed".into(), false.into());
+            return Ok(Plan::unchanged(result));
+        }
+    };
+    let mut plan = Plan::unchanged(result).with_diff(Diff::new(
+        header,
+        format!("enabled: {}\n", describe_link(link, linked)),
+        format!("enabled: {enabled}\n"),
+    ));
+    let change = script::Change {
+        write: None,
+        remove_file: false,
+        link: link_step,
+        live: true,
+    };
+    plan.steps.push(script::step(p, &change));
+    plan.changed = true;
+    plan.result.insert("changed".into(), true.into());
+    Ok(plan)
 }
 
 /// `state: absent`: the file and the link go; nginx is tested and reloaded

@@ -188,6 +188,15 @@ impl Lab {
         self.script("up.sh", &["1", &n.to_string()], &[("LAB_IF_UP", "keep")]);
     }
 
+    /// (Re)starts lab hosts `h<first>` .. `h<first+n-1>` on fresh overlays:
+    /// whatever an earlier test or run did to them is gone.
+    pub fn fresh(&self, first: u32, n: u32) {
+        let _starting: Vec<_> = (first..first + n)
+            .map(|h| lock(&format!("up-h{h}")))
+            .collect();
+        self.script("up.sh", &[&n.to_string(), &first.to_string()], &[]);
+    }
+
     /// Starts hidden host `hN` behind `jump` unless it is already up.
     pub fn ensure_hidden(&self, jump: &str, n: u32) {
         self.script(

@@ -154,6 +154,30 @@ fn disabling_and_disabled_sites() {
 }
 
 #[test]
+fn enabled_alone_only_moves_the_link() {
+    let file = file_with("0123");
+    let off = json!({"name": "shop", "enabled": false});
+    let p = run(off.clone(), &seen(&file, REL_LINK)).unwrap();
+    assert!(p.changed);
+    assert_eq!(p.diff.len(), 1, "the file is not diffed: {p:?}");
+    let s = &p.steps[0].script;
+    assert!(
+        s.contains("rm -f -- \"$e\"") && s.contains("nginx -t"),
+        "{s}"
+    );
+    assert!(p.steps[0].stdin.is_none(), "nothing is written");
+    assert!(!run(off, &seen(&file, "absent\n")).unwrap().changed);
+    let on = json!({"name": "shop", "enabled": true});
+    assert!(run(on.clone(), &seen(&file, "absent\n")).unwrap().changed);
+    assert!(!run(on.clone(), &seen(&file, REL_LINK)).unwrap().changed);
+    let e = run(on, &seen("absent\n", "absent\n")).unwrap_err();
+    assert!(
+        e.contains("/etc/nginx/sites-available/shop does not exist"),
+        "{e}"
+    );
+}
+
+#[test]
 fn absent_removes_file_and_link() {
     let gone = json!({"name": "shop", "state": "absent"});
     let file = format!("{}content eAo=\n", file_with("0000"));
