@@ -170,6 +170,7 @@ fn node(task: &Task, handler: bool, role: Option<&str>) -> Node {
             (resource, Value::Object(args.clone()).to_string())
         }
         TaskAction::IncludeTasks { file, .. } => (Some(format!("file: {file}")), String::new()),
+        TaskAction::IncludeRole { items, .. } => (None, format!("{} role item(s)", items.len())),
     };
     for c in task
         .keywords

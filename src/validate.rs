@@ -36,7 +36,10 @@ pub fn count_tasks(play: &Play) -> usize {
         items
             .iter()
             .map(|i| match i {
-                Item::Task(_) => 1,
+                Item::Task(t) => match &t.action {
+                    TaskAction::IncludeRole { items, .. } => 1 + count(items),
+                    _ => 1,
+                },
                 Item::Block(b) => count(&b.block) + count(&b.rescue) + count(&b.always),
             })
             .sum()
@@ -68,7 +71,12 @@ fn handler_names(items: &[Item]) -> Vec<String> {
 fn check_items(items: &[Item], templar: &Templar, handlers: &[String]) -> Result<(), Error> {
     for item in items {
         match item {
-            Item::Task(task) => check_task(task, templar, handlers)?,
+            Item::Task(task) => {
+                check_task(task, templar, handlers)?;
+                if let TaskAction::IncludeRole { items, .. } = &task.action {
+                    check_items(items, templar, handlers)?;
+                }
+            }
             Item::Block(block) => {
                 for cond in &block.keywords.when {
                     templar

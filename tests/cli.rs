@@ -5,7 +5,7 @@
 //! (undefined variable, missing template) and hosts that cannot be reached.
 //!
 //! Exit codes and the JSON document are API (house style): these tests pin
-//! them. What tend gets wrong today is in tests/known_failures.rs.
+//! them. What tend gets wrong today is in tests/pending/known_failures.rs.
 
 mod common;
 mod oracle;
@@ -1022,4 +1022,31 @@ fn an_unsupported_connection_is_unreachable_and_says_why() {
     );
     assert_eq!(out.recap("win"), [0, 0, 1, 0, 0, 0, 0], "{}", out.stdout);
     assert_eq!(out.recap("alpha"), [2, 0, 0, 0, 1, 0, 0], "{}", out.stdout);
+}
+
+/// README: "Under --check, a task that fails because an earlier task's
+/// change did not happen is reported as 'would change; depends on …', not
+/// as a failure": here a `check_mode: false` command reading the file the
+/// previous task would write (Ansible fails it: `cat: No such file`).
+#[test]
+fn check_mode_reports_a_command_that_depends_on_a_skipped_change() {
+    let dir = Scratch::new("known-check-depends");
+    let out = run(&[
+        "run",
+        "tests/compat/check_depends.yml",
+        "-i",
+        INVENTORY,
+        "-e",
+        &format!("base={}", dir.str()),
+        "--check",
+    ]);
+    assert!(
+        out.stdout
+            .contains("would change; depends on 'the release file'"),
+        "{}",
+        output(&out)
+    );
+    assert_eq!(out.failed("alpha"), 0, "{}", output(&out));
+    assert_eq!(out.code, 0, "{}", output(&out));
+    assert!(!dir.path().join("release").exists());
 }

@@ -120,8 +120,14 @@ fn run_tend(playbook: &str, inventory: &str, base: &Path) -> serde_json::Value {
 }
 
 fn compare(playbook: &str, inventory: &str) {
-    let a = Scratch::new("diff-ansible");
-    let t = Scratch::new("diff-tend");
+    // Tests run in parallel in one process: each playbook needs its own
+    // directories, or one test removes the other's.
+    let stem = Path::new(playbook)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("case");
+    let a = Scratch::new(&format!("diff-{stem}-ansible"));
+    let t = Scratch::new(&format!("diff-{stem}-tend"));
     for round in ["first run", "second run"] {
         let ansible = run_ansible(playbook, inventory, a.path());
         let ours = run_tend(playbook, inventory, t.path());
@@ -147,4 +153,16 @@ fn compare(playbook: &str, inventory: &str) {
 #[test]
 fn compat_playbook_matches_ansible() {
     compare("tests/compat/site.yml", "tests/compat/inventory.ini");
+}
+
+/// copy of a directory from files/: `src: tree` copies the directory,
+/// `src: tree/` its contents; new and existing directories get
+/// `directory_mode`, `force: false` keeps a file, check mode writes
+/// nothing, and a drifted file is put back.
+#[test]
+fn copy_copies_directories() {
+    compare(
+        "tests/compat/copy_directory.yml",
+        "tests/compat/inventory.ini",
+    );
 }

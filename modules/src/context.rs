@@ -3,16 +3,31 @@
 //! expression evaluation with the host's variables. All of it happens on the
 //! controller, never on the host.
 
+use std::path::PathBuf;
+
 use crate::Value;
 
 pub trait Controller {
     /// Reads a file a task names by `src`, searched as Ansible does
     /// (`files/` for copy, `templates/` for template, then beside the playbook).
     fn read_src(&self, path: &str, subdir: &str) -> Result<Vec<u8>, String>;
+    /// Where the directory a task names by `src` is, when the same search
+    /// finds a directory first (`copy` of a tree); `None` otherwise.
+    fn src_dir(&self, path: &str, subdir: &str) -> Option<PathBuf> {
+        let _ = (path, subdir);
+        None
+    }
     /// Renders template text with the host's variables.
     fn render(&self, text: &str) -> Result<String, String>;
     /// Evaluates a bare Jinja expression (as in `when`) with the host's variables.
     fn eval(&self, expr: &str) -> Result<Value, String>;
     /// Whether the run is in check mode.
     fn check_mode(&self) -> bool;
+    /// Reads a YAML (or JSON) file searched like `read_src`, as data; a
+    /// syntax error names the file, line and column. Returns the value
+    /// and the path it was read from.
+    fn read_yaml(&self, path: &str, subdir: &str) -> Result<(Value, String), String> {
+        let _ = subdir;
+        Err(format!("cannot read '{path}' here: no YAML reader"))
+    }
 }

@@ -1,7 +1,12 @@
 //! `copy`: puts a file on the host, from the controller (`src`, read from
 //! the playbook's `files/`), from inline `content`, or from another file on
 //! the host (`remote_src`). The file logic itself is shared with `template`
-//! in `content.rs`; this file parses copy's parameters.
+//! in `content.rs`; this file parses copy's parameters. A `src` directory
+//! is copied as a whole tree by `copy/tree.rs`.
+
+mod script;
+mod source;
+mod tree;
 
 use crate::content::{self, ContentTask, Source};
 use crate::{Args, Controller, Kind, Module, Param, ParamError, Task, Value};
@@ -57,7 +62,9 @@ impl Module for CopyModule {
                     "src and content are mutually exclusive",
                 ));
             }
-            (None, None) => return Err(ParamError::general("src (or content) is required")),
+            (None | Some(""), None) => {
+                return Err(ParamError::general("src (or content) is required"));
+            }
             (None, Some(_)) if remote => {
                 return Err(ParamError::new(
                     "remote_src",
@@ -66,22 +73,12 @@ impl Module for CopyModule {
             }
             (None, Some(value)) => (Source::Bytes(content_bytes(value)), None),
             (Some(src), None) => {
-                if src.is_empty() || src.ends_with('/') {
-                    return Err(ParamError::new(
-                        "src",
-                        format!("copying a directory (src '{src}') is not supported by tend yet"),
-                    ));
+                if !remote {
+                    if let Some(dir) = ctx.src_dir(src, "files") {
+                        return Ok(Box::new(tree::TreeTask::new(&args, src, &dir)?));
+                    }
                 }
-                let base = src.rsplit('/').next().unwrap_or(src).to_string();
-                let source = if remote {
-                    Source::Remote(src.to_string())
-                } else {
-                    let bytes = ctx.read_src(src, "files").map_err(|e| {
-                        ParamError::new("src", format!("could not read src '{src}': {e}"))
-                    })?;
-                    Source::Bytes(bytes)
-                };
-                (source, Some(base))
+                file_source(src, remote, ctx)?
             }
         };
         if let (Some(want), Source::Bytes(bytes)) = (args.str("checksum"), &source) {
@@ -95,6 +92,32 @@ impl Module for CopyModule {
         }
         Ok(Box::new(ContentTask::new(&args, source, basename)?))
     }
+}
+
+/// A single file's source, and the name it takes inside a directory `dest`.
+fn file_source(
+    src: &str,
+    remote: bool,
+    ctx: &dyn Controller,
+) -> Result<(Source, Option<String>), ParamError> {
+    if remote && src.ends_with('/') {
+        return Err(ParamError::new(
+            "src",
+            format!(
+                "copying a directory with remote_src (src '{src}') is not supported by tend yet"
+            ),
+        ));
+    }
+    let base = src.rsplit('/').next().unwrap_or(src).to_string();
+    let source = if remote {
+        Source::Remote(src.to_string())
+    } else {
+        let bytes = ctx
+            .read_src(src, "files")
+            .map_err(|e| ParamError::new("src", format!("could not read src '{src}': {e}")))?;
+        Source::Bytes(bytes)
+    };
+    Ok((source, Some(base)))
 }
 
 /// The bytes `content` stands for. A mapping or list is written as JSON,
@@ -310,7 +333,14 @@ mod tests {
         assert!(
             err(json!({"dest": "/x", "src": "missing"})).contains("could not read src 'missing'")
         );
-        assert!(err(json!({"dest": "/x", "src": "dir/"})).contains("not supported"));
+        assert!(err(json!({"dest": "/x", "src": "dir/"})).contains("could not read src 'dir/'"));
+        assert!(
+            err(json!({"dest": "/x", "src": "dir/", "remote_src": true})).contains("not supported")
+        );
+        assert_eq!(
+            err(json!({"dest": "/x", "src": ""})),
+            "src (or content) is required"
+        );
         assert_eq!(
             err(json!({"dest": "/x", "content": "a", "validate": "visudo -c"})),
             "validate must contain %s: visudo -c"

@@ -30,6 +30,7 @@ mod debug;
 mod fail;
 mod file;
 mod group;
+mod include_vars;
 mod iptables;
 mod iptables_rules;
 mod lineinfile;

@@ -72,6 +72,7 @@ static MODULES: &[&dyn Module] = &[
     &crate::fail::FailModule,
     &crate::file::FileModule,
     &crate::group::GroupModule,
+    &crate::include_vars::IncludeVarsModule,
     &crate::iptables::IptablesModule,
     &crate::iptables_rules::IptablesRulesModule,
     &crate::lineinfile::LineinfileModule,

@@ -59,6 +59,9 @@ pub struct RunArgs {
     /// Hosts worked on at once (default: every host of the batch).
     #[arg(short = 'f', long, default_value_t = 0)]
     pub forks: usize,
+    /// Run notified handlers on a host even after it failed.
+    #[arg(long)]
+    pub force_handlers: bool,
     /// More detail (-v shows results, traffic per host).
     #[arg(short = 'v', action = clap::ArgAction::Count)]
     pub verbose: u8,

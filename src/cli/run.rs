@@ -28,6 +28,7 @@ pub fn run(args: &RunArgs) -> Result<u8, Error> {
         skip_tags: split(&args.skip_tags),
         forks: args.forks,
         verbosity: args.verbose,
+        force_handlers: args.force_handlers,
         extra_vars: extra_vars::parse_all(&common.extra_vars)?,
         connection: super::connection::options(&args.connection)?,
     };

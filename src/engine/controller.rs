@@ -31,30 +31,52 @@ impl<'a> TaskController<'a> {
             check,
         }
     }
-}
 
-impl tend_modules::Controller for TaskController<'_> {
-    fn read_src(&self, path: &str, subdir: &str) -> Result<Vec<u8>, String> {
+    /// Where a `src` may be, in Ansible's search order: the role's and
+    /// the playbook's `subdir/`, then beside them.
+    fn candidates(&self, path: &str, subdir: &str) -> Vec<PathBuf> {
         let p = PathBuf::from(path);
-        let candidates: Vec<PathBuf> = if p.is_absolute() {
-            vec![p]
-        } else {
-            self.search
-                .iter()
-                .flat_map(|dir| [dir.join(subdir).join(path), dir.join(path)])
-                .collect()
-        };
-        for c in &candidates {
-            if c.is_file() {
-                return std::fs::read(c)
-                    .map_err(|e| format!("could not read '{}': {e}", c.display()));
-            }
+        if p.is_absolute() {
+            return vec![p];
+        }
+        self.search
+            .iter()
+            .flat_map(|dir| [dir.join(subdir).join(path), dir.join(path)])
+            .collect()
+    }
+
+    /// The first of the candidates that is a file.
+    fn find(&self, path: &str, subdir: &str) -> Result<PathBuf, String> {
+        let candidates = self.candidates(path, subdir);
+        if let Some(found) = candidates.iter().find(|c| c.is_file()) {
+            return Ok(found.clone());
         }
         let looked: Vec<String> = candidates.iter().map(|c| c.display().to_string()).collect();
         Err(format!(
             "could not find '{path}'; looked in: {}",
             looked.join(", ")
         ))
+    }
+}
+
+impl tend_modules::Controller for TaskController<'_> {
+    fn read_src(&self, path: &str, subdir: &str) -> Result<Vec<u8>, String> {
+        let found = self.find(path, subdir)?;
+        std::fs::read(&found).map_err(|e| format!("could not read '{}': {e}", found.display()))
+    }
+
+    fn read_yaml(&self, path: &str, subdir: &str) -> Result<(Value, String), String> {
+        let found = self.find(path, subdir)?;
+        let node = crate::yaml::load_file(&found).map_err(|e| e.to_string())?;
+        Ok((node.to_value(), found.display().to_string()))
+    }
+
+    fn src_dir(&self, path: &str, subdir: &str) -> Option<PathBuf> {
+        // The first path that exists wins, file or directory, as in Ansible.
+        self.candidates(path, subdir)
+            .into_iter()
+            .find(|c| c.exists())
+            .filter(|c| c.is_dir())
     }
 
     fn render(&self, text: &str) -> Result<String, String> {

@@ -130,10 +130,23 @@ impl<'a, 'p> HostRun<'a, 'p> {
             }
             let flow = self.run_items(items, &mut vec![section], &scope);
             if flow == Flow::Stop || self.mem.failed {
+                self.forced_handlers(vec![section + 1]);
                 break;
             }
             self.flush_handlers(vec![section + 1]);
         }
+    }
+
+    /// With `force_handlers`, a host that failed still runs the handlers
+    /// it notified, where the others run theirs; it stays failed.
+    fn forced_handlers(&mut self, at: SitePath) {
+        let forced = self.ctx.play.force_handlers || self.ctx.opts.force_handlers;
+        if !forced || !self.mem.failed || self.mem.unreachable {
+            return;
+        }
+        self.mem.failed = false;
+        self.flush_handlers(at);
+        self.mem.failed = true;
     }
 
     /// Reads the play's `vars_files` (names may use this host's variables).
@@ -225,9 +238,25 @@ impl<'a, 'p> HostRun<'a, 'p> {
             file,
             base_dir,
             role,
+            apply,
         } = &task.action
         {
-            return self.include_tasks(task, file, base_dir, role.clone(), &keywords, path, scope);
+            let include = super::include::Include {
+                source: super::include::Source::File {
+                    file,
+                    base_dir,
+                    role: role.clone(),
+                },
+                apply,
+            };
+            return self.include_tasks(task, &include, &keywords, path, scope);
+        }
+        if let TaskAction::IncludeRole { name, items, apply } = &task.action {
+            let include = super::include::Include {
+                source: super::include::Source::Role(name, items.clone()),
+                apply,
+            };
+            return self.include_tasks(task, &include, &keywords, path, scope);
         }
         let ctx = self.ctx;
         let outcome = {
@@ -350,11 +379,20 @@ impl<'a, 'p> HostRun<'a, 'p> {
             },
             &mut handlers,
         );
-        for (i, (handler, scope)) in handlers.into_iter().enumerate() {
-            let title = self.task_title(handler, &scope);
-            let wanted = notified.iter().any(|n| {
-                Some(n) == handler.name.as_ref() || *n == title || handler.listen.contains(n)
-            });
+        // A handler answers to its name and its title (`role : name`).
+        let names: Vec<(Option<&String>, String)> = handlers
+            .iter()
+            .map(|(handler, scope)| (handler.name.as_ref(), self.task_title(handler, scope)))
+            .collect();
+        let named = |i: usize, n: &String| names[i].0 == Some(n) || names[i].1 == *n;
+        for (i, (handler, scope)) in handlers.iter().enumerate() {
+            // Handler names are global, as in Ansible: of handlers with one
+            // name (a role applied twice), the last one answers.
+            let last_named = |n: &String| named(i, n) && !(i + 1..names.len()).any(|j| named(j, n));
+            let wanted = notified
+                .iter()
+                .any(|n| last_named(n) || handler.listen.contains(n));
+            let title = names[i].1.clone();
             if !wanted {
                 continue;
             }
@@ -364,7 +402,7 @@ impl<'a, 'p> HostRun<'a, 'p> {
             let ctx = self.ctx;
             let outcome = {
                 let _slot = ctx.lockstep.enter(self.index, &path);
-                self.run_task(handler, &keywords, &scope, &path)
+                self.run_task(handler, &keywords, scope, &path)
             };
             let flow = self.finish_task(
                 handler,

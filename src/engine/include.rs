@@ -6,20 +6,35 @@ use std::sync::Arc;
 use super::host::{Flow, HostRun, Scope};
 use super::outcome::{Map, Outcome};
 use super::play::SitePath;
-use crate::playbook::{Keywords, RoleScope, Task};
+use crate::playbook::{Item, Keywords, RoleScope, Task};
+
+/// What an `include_tasks` or `include_role` task includes.
+pub struct Include<'t> {
+    pub source: Source<'t>,
+    pub apply: &'t Keywords,
+}
+
+pub enum Source<'t> {
+    /// A task file, read when the task runs (its name may use variables).
+    File {
+        file: &'t str,
+        base_dir: &'t Path,
+        role: Option<Arc<RoleScope>>,
+    },
+    /// A role (its name) and its tasks, loaded with the playbook.
+    Role(&'t str, Arc<Vec<Item>>),
+}
 
 impl HostRun<'_, '_> {
-    #[allow(clippy::too_many_arguments)]
     pub fn include_tasks(
         &mut self,
         task: &Task,
-        file: &str,
-        base_dir: &Path,
-        role: Option<Arc<RoleScope>>,
+        include: &Include,
         kw: &Keywords,
         path: &mut SitePath,
         scope: &Scope,
     ) -> Flow {
+        let Include { source, apply } = include;
         let header = format!("TASK [{}]", self.task_title(task, scope));
         let ctx = self.ctx;
         let slot = ctx.lockstep.enter(self.index, path);
@@ -47,17 +62,24 @@ impl HostRun<'_, '_> {
                     return self.finish_task(task, kw, path.clone(), header, Outcome::failed(e));
                 }
             }
-            let loaded = self
-                .ctx
-                .templar
-                .render_str(file, &vars)
-                .map_err(|e| format!("{}: {e}", task.loc))
-                .and_then(|name| {
-                    let full = crate::playbook::resolve_task_file(base_dir, &name);
-                    self.ctx
-                        .load_include(&full, role.clone())
-                        .map(|items| (full, items))
-                });
+            let loaded = match source {
+                Source::File {
+                    file,
+                    base_dir,
+                    role,
+                } => self
+                    .ctx
+                    .templar
+                    .render_str(file, &vars)
+                    .map_err(|e| format!("{}: {e}", task.loc))
+                    .and_then(|name| {
+                        let full = crate::playbook::resolve_task_file(base_dir, &name);
+                        self.ctx
+                            .load_include(&full, role.clone())
+                            .map(|items| (full.display().to_string(), items))
+                    }),
+                Source::Role(name, items) => Ok((name.to_string(), items.clone())),
+            };
             match loaded {
                 Ok((full, items)) => includes.push((full, items, loop_vars)),
                 Err(e) => {
@@ -86,20 +108,24 @@ impl HostRun<'_, '_> {
                 host: self.index,
                 path: path.clone(),
                 header: header.clone(),
-                file: format!("{}{label}", full.display()),
+                file: format!("{full}{label}"),
             });
         }
         drop(slot);
         for (k, (_, items, loop_vars)) in includes.into_iter().enumerate() {
-            let mut keywords = Keywords {
-                when: Vec::new(),
-                ..kw.clone()
-            };
-            keywords.loop_items = None;
-            keywords.vars.extend(loop_vars.unwrap_or_default());
+            // The included tasks see the include's variables (its own and
+            // the loop's) and what `apply` gives them; the include's other
+            // keywords were for the include itself, as in Ansible.
+            let mut outer = scope.keywords.clone();
+            outer.vars = kw.vars.clone();
+            outer.vars.extend(loop_vars.unwrap_or_default());
             let inner = Scope {
-                keywords: keywords.inherit(&Keywords::default()),
-                role: role.clone().or_else(|| scope.role.clone()),
+                keywords: apply.inherit(&outer),
+                role: match source {
+                    Source::File { role, .. } => role.clone().or_else(|| scope.role.clone()),
+                    // The role's blocks carry their role.
+                    Source::Role(..) => scope.role.clone(),
+                },
             };
             path.push(1 + k as u32);
             let flow = self.run_items(&items, path, &inner);

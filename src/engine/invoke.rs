@@ -214,6 +214,9 @@ impl HostRun<'_, '_> {
             self.would_change.get_or_insert_with(|| task.display_name());
             return changed_outcome(&plan, plan.result.clone(), diff);
         }
+        // A task that runs for real in a --check run (`check_mode: false`)
+        // may fail only because an earlier change was not made.
+        let forced = self.ctx.opts.check;
         let mut outputs = Vec::new();
         // Whatever the steps do, earlier observations of this host are stale,
         // unless the task says it changes nothing (`changed_when: false`,
@@ -228,7 +231,7 @@ impl HostRun<'_, '_> {
         for step in &plan.steps {
             match run_step(&target, step) {
                 Ok(out) if step.check_rc && out.rc != 0 => {
-                    return step_failed(&out);
+                    return self.check_mode_failure(forced, step_failed(&out));
                 }
                 Ok(out) => outputs.push(out),
                 Err(e) => return unreachable(e),
@@ -242,7 +245,7 @@ impl HostRun<'_, '_> {
                 let mut o = failed_outcome(e);
                 o.result
                     .insert("changed".into(), changed.unwrap_or(Value::Bool(true)));
-                return o;
+                return self.check_mode_failure(forced, o);
             }
         };
         // Steps that only look (uri, wait_for): the result says nothing changed.
@@ -278,6 +281,9 @@ impl HostRun<'_, '_> {
             (Some(first), true) => {
                 let mut result = Map::new();
                 result.insert("changed".into(), Value::Bool(true));
+                // Not the task's own result: changed_when/failed_when do
+                // not judge it, and the report always shows why.
+                result.insert("_depends_on".into(), Value::String(first.clone()));
                 let why = outcome.msg().unwrap_or("").to_string();
                 result.insert(
                     "msg".into(),

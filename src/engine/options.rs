@@ -12,6 +12,8 @@ pub struct RunOptions {
     /// Hosts worked on at once; 0 means every host of the batch.
     pub forks: usize,
     pub verbosity: u8,
+    /// `--force-handlers`: every play as if it said `force_handlers: true`.
+    pub force_handlers: bool,
     pub extra_vars: serde_json::Map<String, Value>,
     pub connection: ConnectionOptions,
 }

@@ -82,7 +82,10 @@ impl HostRun<'_, '_> {
         if outcome.status == Status::Skipped || outcome.is_failure() {
             return;
         }
-        let is_set_fact = matches!(&task.action, TaskAction::Module { module, .. } if module.name() == "set_fact");
+        // Variables these modules set are host variables for the rest of
+        // the play; other modules' facts go through merge_returned_facts.
+        let is_set_fact = matches!(&task.action, TaskAction::Module { module, .. }
+            if matches!(module.name(), "set_fact" | "include_vars"));
         let facts: Vec<Map> = if outcome.items.is_empty() {
             outcome
                 .result
@@ -289,7 +292,10 @@ impl HostRun<'_, '_> {
     }
 
     fn apply_overrides(&self, kw: &Keywords, vars: &Vars, outcome: &mut Outcome) {
-        if outcome.status == Status::Skipped || outcome.status == Status::Unreachable {
+        if outcome.status == Status::Skipped
+            || outcome.status == Status::Unreachable
+            || outcome.result.contains_key("_depends_on")
+        {
             return;
         }
         let with_result = |outcome: &Outcome| {

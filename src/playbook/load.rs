@@ -1,12 +1,14 @@
 //! Reads a playbook file into plays.
 
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use serde_json::Value;
 
 use super::keywords::{self, Keywords};
 use super::model::{Item, Map, Play, Playbook, Serial};
 use super::role::RoleSet;
+use super::role_task::TaskRoles;
 use super::task::{ListCtx, parse_items};
 use crate::error::Error;
 use crate::yaml::{Node, NodeValue, load_file};
@@ -62,6 +64,7 @@ pub fn load_task_file(
             role,
             depth: 0,
             handlers: false,
+            roles: None,
         },
     )
 }
@@ -94,12 +97,41 @@ fn load_plays(path: &Path, dir: &Path, plays: &mut Vec<Play>, depth: usize) -> R
                     format!("cannot read the playbook '{}'", file_path.display()),
                 ));
             }
-            load_plays(&file_path, dir, plays, depth + 1)?;
+            let import = import_keywords(entry)?;
+            let mut imported = Vec::new();
+            load_plays(&file_path, dir, &mut imported, depth + 1)?;
+            for mut play in imported {
+                play.keywords = play.keywords.inherit(&import);
+                plays.push(play);
+            }
             continue;
         }
         plays.push(load_play(entry, dir)?);
     }
     Ok(())
+}
+
+/// The keywords of an `import_playbook` entry (`when`, `tags`, `vars`...):
+/// as in Ansible, they reach every task of the imported plays.
+fn import_keywords(entry: &Node) -> Result<Keywords, Error> {
+    let mut kw = Keywords::default();
+    for (key, value) in entry.as_map().unwrap_or_default() {
+        let k = key.key_text();
+        if matches!(
+            k.as_str(),
+            "import_playbook" | "ansible.builtin.import_playbook" | "name"
+        ) {
+            continue;
+        }
+        if !kw.read_shared(&k, value)? {
+            return Err(Error::at(
+                &key.loc,
+                format!("'{k}' is not a keyword of import_playbook"),
+            )
+            .help("import_playbook takes name, when, tags and vars"));
+        }
+    }
+    Ok(kw)
 }
 
 fn load_play(node: &Node, dir: &Path) -> Result<Play, Error> {
@@ -119,6 +151,7 @@ fn load_play(node: &Node, dir: &Path) -> Result<Play, Error> {
         serial: Vec::new(),
         max_fail_percentage: None,
         any_errors_fatal: false,
+        force_handlers: false,
         keywords: Keywords::default(),
         pre_tasks: Vec::new(),
         tasks: Vec::new(),
@@ -126,13 +159,15 @@ fn load_play(node: &Node, dir: &Path) -> Result<Play, Error> {
         handlers: Vec::new(),
         strategy: None,
     };
+    let task_roles = Rc::new(TaskRoles::new(dir.to_path_buf()));
     let ctx = |handlers| ListCtx {
         base_dir: dir.to_path_buf(),
         role: None,
         depth: 0,
         handlers,
+        roles: Some(task_roles.clone()),
     };
-    let mut roles = RoleSet::default();
+    let mut roles = RoleSet::for_tasks(Some(task_roles.clone()));
     let mut tasks = Vec::new();
     let mut handlers = Vec::new();
     let mut saw_hosts = false;
@@ -159,6 +194,7 @@ fn load_play(node: &Node, dir: &Path) -> Result<Play, Error> {
                 }
             }
             "gather_facts" => play.gather_facts = keywords::boolean(value)?,
+            "force_handlers" => play.force_handlers = keywords::boolean(value)?,
             "serial" => play.serial = serial(value)?,
             "max_fail_percentage" => {
                 play.max_fail_percentage = Some(match value.to_value() {
@@ -184,7 +220,7 @@ fn load_play(node: &Node, dir: &Path) -> Result<Play, Error> {
                     return Err(Error::at(&value.loc, "roles must be a list"));
                 };
                 for entry in list {
-                    roles.add(entry, dir, &mut Vec::new())?;
+                    roles.add(entry, dir, &mut Vec::new(), &Keywords::default())?;
                 }
             }
             "strategy" => play.strategy = Some(keywords::text(value)?),
@@ -220,6 +256,7 @@ fn load_play(node: &Node, dir: &Path) -> Result<Play, Error> {
     play.tasks.extend(tasks);
     play.handlers = roles.handlers;
     play.handlers.extend(handlers);
+    play.handlers.extend(task_roles.handlers.take());
     Ok(play)
 }
 

@@ -6,6 +6,7 @@ mod keywords;
 mod load;
 mod model;
 mod role;
+mod role_task;
 mod task;
 
 pub use keywords::Keywords;

@@ -29,6 +29,8 @@ pub struct Play {
     pub serial: Vec<Serial>,
     pub max_fail_percentage: Option<f64>,
     pub any_errors_fatal: bool,
+    /// Notified handlers run on a host even after it failed.
+    pub force_handlers: bool,
     /// Keywords every task of the play inherits (become, tags, environment, ...).
     pub keywords: Keywords,
     pub pre_tasks: Vec<Item>,
@@ -105,11 +107,22 @@ pub enum TaskAction {
         /// Where each argument key is, for errors that name a parameter.
         arg_locs: Vec<(String, Loc)>,
     },
+    /// `include_role`: the role's tasks, loaded with the playbook; run like
+    /// an include (the task's keywords are for the include itself).
+    IncludeRole {
+        name: String,
+        items: Arc<Vec<Item>>,
+        apply: Box<Keywords>,
+    },
     /// `include_tasks: file` — read when the task runs, for each host.
     IncludeTasks {
         file: String,
         base_dir: PathBuf,
         role: Option<Arc<RoleScope>>,
+        /// `apply:` keywords for the included tasks. The include's own
+        /// keywords (tags, when, become...) are for the include alone;
+        /// only its variables reach the included tasks.
+        apply: Box<Keywords>,
     },
 }
 
@@ -118,6 +131,7 @@ impl std::fmt::Debug for TaskAction {
         match self {
             TaskAction::Module { written, args, .. } => write!(f, "{written} {args:?}"),
             TaskAction::IncludeTasks { file, .. } => write!(f, "include_tasks {file}"),
+            TaskAction::IncludeRole { items, .. } => write!(f, "include_role {items:?}"),
         }
     }
 }
@@ -131,6 +145,7 @@ impl Task {
         match &self.action {
             TaskAction::Module { written, .. } => written.clone(),
             TaskAction::IncludeTasks { .. } => "include_tasks".into(),
+            TaskAction::IncludeRole { .. } => "include_role".into(),
         }
     }
 
@@ -138,6 +153,7 @@ impl Task {
         match &self.action {
             TaskAction::Module { module, .. } => module.name(),
             TaskAction::IncludeTasks { .. } => "include_tasks",
+            TaskAction::IncludeRole { .. } => "include_role",
         }
     }
 }

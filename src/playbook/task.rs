@@ -1,6 +1,7 @@
 //! Task lists: tasks, blocks, and static imports, read strictly.
 
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -8,6 +9,7 @@ use tend_modules::{Args, Module};
 
 use super::keywords::{self, Keywords, SHARED, TASK_ONLY};
 use super::model::{Block, Item, Map, RoleScope, Task, TaskAction};
+use super::role_task::{IMPORT_ROLE, INCLUDE_ROLE, TaskRoles, role_task};
 use crate::error::Error;
 use crate::yaml::{Loc, Node, NodeValue};
 
@@ -20,6 +22,9 @@ pub struct ListCtx {
     /// Import nesting, to stop an import cycle.
     pub depth: usize,
     pub handlers: bool,
+    /// For `import_role`/`include_role`; `None` in files included at run
+    /// time.
+    pub roles: Option<Rc<TaskRoles>>,
 }
 
 const MAX_IMPORT_DEPTH: usize = 32;
@@ -196,12 +201,16 @@ fn parse_task(node: &Node, entries: &[(Node, Node)], ctx: &ListCtx) -> Result<It
     if IMPORTS.contains(&written.as_str()) {
         return import_tasks(module_value, kw, name, loc, ctx);
     }
+    if IMPORT_ROLE.contains(&written.as_str()) || INCLUDE_ROLE.contains(&written.as_str()) {
+        return role_task(&written, module_value, kw, name, loc, ctx);
+    }
     let action = if INCLUDES.contains(&written.as_str()) {
         let file = include_file(module_value)?;
         TaskAction::IncludeTasks {
             file,
             base_dir: ctx.base_dir.clone(),
             role: ctx.role.clone(),
+            apply: Box::new(include_apply(module_value)?),
         }
     } else {
         module_action(module_key, module_value, extra_args)?
@@ -247,6 +256,14 @@ fn include_file(value: &Node) -> Result<String, Error> {
             .transpose()?
             .ok_or_else(|| Error::at(&value.loc, "include_tasks needs a file name")),
         _ => Err(Error::at(&value.loc, "include_tasks needs a file name")),
+    }
+}
+
+/// `include_tasks: {file: .., apply: {tags: [..], become: ..}}`.
+fn include_apply(value: &Node) -> Result<Keywords, Error> {
+    match value.get("apply") {
+        Some(apply) => super::role_task::apply_keywords(apply),
+        None => Ok(Keywords::default()),
     }
 }
 

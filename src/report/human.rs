@@ -155,6 +155,9 @@ impl Reporter for Human {
         );
         if failed {
             line.push_str(&format!(" => {}", json(&shown)));
+        } else if outcome.result.contains_key("_depends_on") {
+            let why = shown.get("msg").and_then(Value::as_str).unwrap_or("");
+            line.push_str(&format!(" => ({why})"));
         } else if !outcome.items.is_empty() {
             // Loop results were shown per item.
         } else if verbose_always && !outcome.no_log {

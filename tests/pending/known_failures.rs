@@ -126,117 +126,16 @@ fn serial_with_max_fail_percentage_0_lets_the_batch_finish_the_task() {
 
 // -------------------------------------------------------------- handlers
 
-/// force_handlers: true: beta fails after notifying "restart", and its
-/// handler still runs (beta/restarted exists). tend accepts the keyword
-/// and ignores it.
-#[test]
-fn force_handlers_runs_the_handlers_of_a_failed_host() {
-    Case::new("tests/compat/force_handlers.yml", INVENTORY)
-        .rounds(&[&[]])
-        .assert_same();
-}
 
-/// A role applied twice with different parameters notifies its handler
-/// from both. Handler names are global in Ansible: it runs once, with the
-/// last instance's variables (restarts.log: "restart admin"). tend runs
-/// it once per instance ("restart shop", "restart admin"; changed=10 vs 9).
-#[test]
-fn a_role_applied_twice_runs_its_handler_once() {
-    Case::new("tests/compat/role_twice.yml", INVENTORY)
-        .rounds(&[&[]])
-        .assert_same();
-}
 
 // ------------------------------------------------------------------- tags
 
-/// A role's tags apply to its dependencies: with --tags app the `base`
-/// dependency of app_server runs (motd written). tend skips it; with
-/// --tags untagged it runs it instead.
-#[test]
-fn role_dependencies_inherit_the_roles_tags() {
-    Case::new("tests/compat/roles_tags.yml", INVENTORY)
-        .rounds(&[&["--tags", "app"], &["--tags", "untagged"]])
-        .assert_same();
-}
 
-/// Tags on include_tasks select the include; without `apply` the included
-/// tasks do not inherit them. With --tags outer ansible-playbook includes
-/// the file and runs none of its tasks (ok=2); tend runs both included
-/// tasks (ok=4, include-tagged and include-untagged written).
-#[test]
-fn include_tasks_tags_are_not_inherited_without_apply() {
-    Case::new("tests/compat/include_tags.yml", INVENTORY)
-        .rounds(&[&["--tags", "outer"], &["--tags", "inner"]])
-        .assert_same();
-}
 
-/// `when` and `tags` on import_playbook apply to every task of the
-/// imported plays. tend ignores both: beta writes "imported" although the
-/// condition is for alpha only, and with --tags imported nothing runs at
-/// all (no recap line).
-#[test]
-fn import_playbook_passes_its_when_and_tags_to_the_imported_tasks() {
-    Case::new("tests/compat/import_playbook.yml", INVENTORY)
-        .rounds(&[&[], &["--tags", "imported"]])
-        .assert_same();
-}
 
 // ------------------------------------------------------- roles and modules
 
-/// include_role / import_role. tend refuses the playbook: "unknown module
-/// or task keyword 'include_role'", exit 1.
-#[test]
-fn include_role_and_import_role_run_a_role_as_a_task() {
-    Case::new("tests/compat/include_role.yml", INVENTORY)
-        .rounds(&[&[]])
-        .assert_same();
-}
 
-/// include_vars (with a file, and with `name`). tend refuses the playbook:
-/// "unknown module or task keyword 'include_vars'", exit 1.
-#[test]
-fn include_vars_loads_variables_at_run_time() {
-    Case::new("tests/compat/include_vars.yml", INVENTORY)
-        .rounds(&[&[]])
-        .assert_same();
-}
-
-/// copy of a directory from files/ (`src: tree` copies the directory,
-/// `src: tree/` its contents). tend: "copying a directory (src 'tree') is
-/// not supported by tend yet".
-#[test]
-fn copy_copies_directories() {
-    Case::new("tests/compat/copy_directory.yml", INVENTORY)
-        .rounds(&[&[]])
-        .assert_same();
-}
 
 // ------------------------------------------------------------- check mode
 
-/// README: "Under --check, a task that fails because an earlier task's
-/// change did not happen is reported as 'would change; depends on …', not
-/// as a failure." A `check_mode: false` command reading the file the
-/// previous task would write fails instead: `cat: .../release: No such
-/// file or directory`, failed=1, exit 2 (expected: changed, exit 0).
-#[test]
-fn check_mode_reports_a_command_that_depends_on_a_skipped_change() {
-    let dir = Scratch::new("known-check-depends");
-    let out = tend([
-        "run",
-        "tests/compat/check_depends.yml",
-        "-i",
-        INVENTORY,
-        "-e",
-        &format!("base={}", dir.str()),
-        "--check",
-    ]);
-    assert!(
-        out.stdout
-            .contains("would change; depends on 'the release file'"),
-        "{}",
-        output(&out)
-    );
-    assert_eq!(out.failed("alpha"), 0, "{}", output(&out));
-    assert_eq!(out.code, 0, "{}", output(&out));
-    assert!(!dir.path().join("release").exists());
-}

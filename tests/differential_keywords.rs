@@ -1,0 +1,76 @@
+//! Differential tests of keywords that shape a run: handlers
+//! (force_handlers, a role's handler notified twice), tags through roles,
+//! includes and imported playbooks, roles as tasks (include_role,
+//! import_role) and include_vars. Each playbook under tests/compat runs
+//! under ansible-playbook (the oracle, tests/oracle/mod.rs) and under tend;
+//! stats, exit codes and files must be the same.
+
+mod common;
+mod oracle;
+
+use oracle::Case;
+
+const INVENTORY: &str = "tests/compat/inventory.ini";
+
+/// force_handlers: true: beta fails after notifying "restart", and its
+/// handler still runs (beta/restarted exists).
+#[test]
+fn force_handlers_runs_the_handlers_of_a_failed_host() {
+    Case::new("tests/compat/force_handlers.yml", INVENTORY)
+        .rounds(&[&[]])
+        .assert_same();
+}
+
+/// A role applied twice with different parameters notifies its handler
+/// from both. Handler names are global: it runs once, with the last
+/// instance's variables (restarts.log: "restart admin").
+#[test]
+fn a_role_applied_twice_runs_its_handler_once() {
+    Case::new("tests/compat/role_twice.yml", INVENTORY)
+        .rounds(&[&[]])
+        .assert_same();
+}
+
+/// A role's tags apply to its dependencies: with --tags app the `base`
+/// dependency of app_server runs (motd written).
+#[test]
+fn role_dependencies_inherit_the_roles_tags() {
+    Case::new("tests/compat/roles_tags.yml", INVENTORY)
+        .rounds(&[&["--tags", "app"], &["--tags", "untagged"]])
+        .assert_same();
+}
+
+/// Tags on include_tasks select the include; without `apply` the included
+/// tasks do not inherit them (--tags outer: ok=2).
+#[test]
+fn include_tasks_tags_are_not_inherited_without_apply() {
+    Case::new("tests/compat/include_tags.yml", INVENTORY)
+        .rounds(&[&["--tags", "outer"], &["--tags", "inner"]])
+        .assert_same();
+}
+
+/// `when` and `tags` on import_playbook apply to every task of the
+/// imported plays.
+#[test]
+fn import_playbook_passes_its_when_and_tags_to_the_imported_tasks() {
+    Case::new("tests/compat/import_playbook.yml", INVENTORY)
+        .rounds(&[&[], &["--tags", "imported"]])
+        .assert_same();
+}
+
+/// include_role and import_role, with `vars` that reach the role's
+/// handlers.
+#[test]
+fn include_role_and_import_role_run_a_role_as_a_task() {
+    Case::new("tests/compat/include_role.yml", INVENTORY)
+        .rounds(&[&[]])
+        .assert_same();
+}
+
+/// include_vars, with a file and with `name`.
+#[test]
+fn include_vars_loads_variables_at_run_time() {
+    Case::new("tests/compat/include_vars.yml", INVENTORY)
+        .rounds(&[&[]])
+        .assert_same();
+}
