@@ -5,7 +5,7 @@
 //! (undefined variable, missing template) and hosts that cannot be reached.
 //!
 //! Exit codes and the JSON document are API (house style): these tests pin
-//! them. What tend gets wrong today is in tests/pending/known_failures.rs.
+//! them.
 
 mod common;
 mod oracle;

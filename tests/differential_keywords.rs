@@ -1,9 +1,10 @@
 //! Differential tests of keywords that shape a run: handlers
 //! (force_handlers, a role's handler notified twice), tags through roles,
 //! includes and imported playbooks, roles as tasks (include_role,
-//! import_role) and include_vars. Each playbook under tests/compat runs
-//! under ansible-playbook (the oracle, tests/oracle/mod.rs) and under tend;
-//! stats, exit codes and files must be the same.
+//! import_role), include_vars, and plays ended by a failure. Each playbook
+//! under tests/compat runs under ansible-playbook (the oracle,
+//! tests/oracle/mod.rs) and under tend; stats, exit codes and files must be
+//! the same.
 
 mod common;
 mod oracle;
@@ -11,6 +12,7 @@ mod oracle;
 use oracle::Case;
 
 const INVENTORY: &str = "tests/compat/inventory.ini";
+const FLEET: &str = "tests/compat/fleet.ini";
 
 /// force_handlers: true: beta fails after notifying "restart", and its
 /// handler still runs (beta/restarted exists).
@@ -72,5 +74,37 @@ fn include_role_and_import_role_run_a_role_as_a_task() {
 fn include_vars_loads_variables_at_run_time() {
     Case::new("tests/compat/include_vars.yml", INVENTORY)
         .rounds(&[&[]])
+        .assert_same();
+}
+
+/// When a failure stops the run (any_errors_fatal, a breached
+/// max_fail_percentage, including serial with max_fail_percentage 0),
+/// every host of the batch finishes that task (a host whose `when` is
+/// false counts skipped=1), and no host starts a later task or play.
+/// Each test runs tend thirty times against one ansible-playbook run: the
+/// hosts race to that task.
+#[test]
+fn any_errors_fatal_lets_every_host_finish_the_task() {
+    Case::new("tests/compat/any_errors_fatal.yml", FLEET)
+        .rounds(&[&[]])
+        .repeat(30)
+        .assert_same();
+}
+
+/// See any_errors_fatal_lets_every_host_finish_the_task.
+#[test]
+fn a_breached_max_fail_percentage_lets_every_host_finish_the_task() {
+    Case::new("tests/compat/max_fail_percentage.yml", FLEET)
+        .rounds(&[&[]])
+        .repeat(30)
+        .assert_same();
+}
+
+/// See any_errors_fatal_lets_every_host_finish_the_task.
+#[test]
+fn serial_with_max_fail_percentage_0_lets_the_batch_finish_the_task() {
+    Case::new("tests/compat/serial_threshold.yml", FLEET)
+        .rounds(&[&[]])
+        .repeat(30)
         .assert_same();
 }

@@ -7,6 +7,19 @@ use std::path::PathBuf;
 
 use crate::Value;
 
+/// A template file the `template` module renders: Ansible tells the
+/// template where it comes from and where it goes (`template_path`,
+/// `template_destpath`...).
+#[derive(Clone, Copy, Debug)]
+pub struct TemplateFile<'a> {
+    /// `src` as the task gave it.
+    pub src: &'a str,
+    /// `dest` as the task gave it.
+    pub dest: &'a str,
+    /// The template's text.
+    pub text: &'a str,
+}
+
 pub trait Controller {
     /// Reads a file a task names by `src`, searched as Ansible does
     /// (`files/` for copy, `templates/` for template, then beside the playbook).
@@ -19,6 +32,11 @@ pub trait Controller {
     }
     /// Renders template text with the host's variables.
     fn render(&self, text: &str) -> Result<String, String>;
+    /// Renders a template file with the host's variables and the
+    /// `template_*` variables of that file.
+    fn render_template(&self, file: &TemplateFile<'_>) -> Result<String, String> {
+        self.render(file.text)
+    }
     /// Evaluates a bare Jinja expression (as in `when`) with the host's variables.
     fn eval(&self, expr: &str) -> Result<Value, String>;
     /// Whether the run is in check mode.

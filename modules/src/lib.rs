@@ -52,7 +52,7 @@ mod user;
 mod wait_for;
 
 pub use args::{Args, display, to_bool};
-pub use context::Controller;
+pub use context::{Controller, TemplateFile};
 pub use error::{ParamError, TaskError};
 pub use plan::{CheckMode, Diff, Observed, Plan, Step, StepOutput};
 pub use registry::{Module, Task, lookup, names};

@@ -4,7 +4,7 @@
 //! directory `dest` receives the file under the template's name.
 
 use crate::content::{self, ContentTask, Source};
-use crate::{Args, Controller, Kind, Module, Param, ParamError, Task};
+use crate::{Args, Controller, Kind, Module, Param, ParamError, Task, TemplateFile};
 
 pub struct TemplateModule;
 
@@ -83,7 +83,13 @@ impl Module for TemplateModule {
         // Jinja turns every newline of the template's text into
         // `newline_sequence`; tend renders with `\n` and converts after.
         let text = text.replace("\r\n", "\n").replace('\r', "\n");
-        let mut rendered = ctx.render(&text).map_err(|e| {
+        let dest = args.req_str("dest")?;
+        let file = TemplateFile {
+            src,
+            dest,
+            text: &text,
+        };
+        let mut rendered = ctx.render_template(&file).map_err(|e| {
             ParamError::new("src", format!("could not render template '{src}': {e}"))
         })?;
         if newline != "\n" {
@@ -120,7 +126,9 @@ mod tests {
     use crate::{Controller, Map, Observed, Value};
     use serde_json::json;
 
-    /// Renders `{{ name }}` from its variables, enough to see rendering happen.
+    /// Renders `{{ name }}` from its variables, and a template file's
+    /// `{{ template_path }}`/`{{ template_destpath }}`, enough to see
+    /// rendering happen.
     struct Ctl(Map);
 
     impl Controller for Ctl {
@@ -138,6 +146,12 @@ mod tests {
             }
             Ok(text.replace("{{ name }}", "web1"))
         }
+        fn render_template(&self, file: &TemplateFile<'_>) -> Result<String, String> {
+            Ok(self
+                .render(file.text)?
+                .replace("{{ template_path }}", file.src)
+                .replace("{{ template_destpath }}", file.dest))
+        }
         fn eval(&self, _: &str) -> Result<Value, String> {
             Err("unused".into())
         }
@@ -147,7 +161,12 @@ mod tests {
     }
 
     fn task(args: Value) -> Result<Box<dyn Task>, String> {
-        let files = json!({"motd.j2": "host {{ name }}\r\n", "bad.j2": "{{ broken", "bin.j2": "x"});
+        let files = json!({
+            "motd.j2": "host {{ name }}\r\n",
+            "bad.j2": "{{ broken",
+            "bin.j2": "x",
+            "where.j2": "{{ template_path }} to {{ template_destpath }}\n",
+        });
         let ctx = Ctl(files.as_object().cloned().unwrap_or_default());
         let map = args.as_object().cloned().unwrap_or_default();
         let args = Args::check(PARAMS, &map, false).map_err(|e| e.message)?;
@@ -184,6 +203,15 @@ mod tests {
         let p = run(json!({"src": "motd.j2", "dest": "/etc/motd"}), &out);
         assert!(!p.changed && p.steps.is_empty());
         assert_eq!(p.result["dest"], "/etc/motd");
+    }
+
+    #[test]
+    fn the_template_is_told_its_src_and_dest() {
+        let p = run(
+            json!({"src": "where.j2", "dest": "/etc/where"}),
+            "== dest\nabsent\n== inner\nabsent\n== dirs\nnone\ndir\n",
+        );
+        assert_eq!(p.diff[0].after, "where.j2 to /etc/where\n");
     }
 
     #[test]

@@ -8,7 +8,8 @@ use serde_json::Value;
 
 use super::host::Scope;
 use super::play::PlayCtx;
-use crate::templating::Vars;
+use crate::templating::{TemplateSource, Vars, with_template_vars};
+use tend_modules::TemplateFile;
 
 pub struct TaskController<'a> {
     ctx: &'a PlayCtx<'a>,
@@ -83,6 +84,21 @@ impl tend_modules::Controller for TaskController<'_> {
         self.ctx
             .templar
             .render_file("template", text, self.vars)
+            .map_err(|e| e.to_string())
+    }
+
+    fn render_template(&self, file: &TemplateFile<'_>) -> Result<String, String> {
+        let found = self.find(file.src, "templates")?;
+        let fullpath = std::path::absolute(&found).unwrap_or(found);
+        let source = TemplateSource {
+            src: file.src,
+            fullpath: &fullpath,
+            dest: file.dest,
+        };
+        let vars = with_template_vars(self.vars, &source);
+        self.ctx
+            .templar
+            .render_file("template", file.text, &vars)
             .map_err(|e| e.to_string())
     }
 

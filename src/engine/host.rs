@@ -111,7 +111,7 @@ impl<'a, 'p> HostRun<'a, 'p> {
                     self.mem.failed = true;
                 }
                 if self.ctx.note_failure() {
-                    self.ctx.abort();
+                    self.ctx.abort_at(&vec![0]);
                 }
                 return;
             }
@@ -184,10 +184,11 @@ impl<'a, 'p> HostRun<'a, 'p> {
     /// Walks a list of items; `path` is the list's position in the play.
     pub fn run_items(&mut self, items: &[Item], path: &mut SitePath, scope: &Scope) -> Flow {
         for (i, item) in items.iter().enumerate() {
-            if self.ctx.aborted() {
+            path.push(i as u32);
+            if self.ctx.aborted_before(path) {
+                path.pop();
                 return Flow::Stop;
             }
-            path.push(i as u32);
             let flow = match item {
                 Item::Task(task) => self.run_task_item(task, path, scope),
                 Item::Block(block) => self.run_block(block, path, scope),
@@ -262,8 +263,8 @@ impl<'a, 'p> HostRun<'a, 'p> {
         let outcome = {
             let _slot = ctx.lockstep.enter(self.index, path);
             // The play may have ended (any_errors_fatal, max_fail_percentage)
-            // while this host waited for the others.
-            if ctx.aborted() {
+            // at an earlier task while this host waited for the others.
+            if ctx.aborted_before(path) {
                 return Flow::Stop;
             }
             self.run_task(task, &keywords, scope, path)
@@ -338,7 +339,7 @@ impl<'a, 'p> HostRun<'a, 'p> {
                 .unwrap_or(self.ctx.play.any_errors_fatal)
                 || self.ctx.note_failure()
             {
-                self.ctx.abort();
+                self.ctx.abort_at(&path);
             }
             return Flow::Failed;
         }
@@ -349,7 +350,8 @@ impl<'a, 'p> HostRun<'a, 'p> {
             }
             Some("end_host") => Flow::Stop,
             Some("end_play") | Some("end_batch") => {
-                self.ctx.abort();
+                // At once: no other host finishes this task.
+                self.ctx.abort_at(&Vec::new());
                 Flow::Stop
             }
             Some("clear_host_errors") => {

@@ -68,6 +68,9 @@ pub struct PlayCtx<'p> {
     pub local: Arc<Local>,
     pub transports: HashMap<String, Arc<dyn Transport>>,
     aborted: AtomicBool,
+    /// The task where the play ended (the earliest, if several hosts
+    /// ended it at once).
+    aborted_at: Mutex<Option<SitePath>>,
     failures: std::sync::atomic::AtomicUsize,
     batch_size: usize,
     pub run_once: RunOnce,
@@ -80,8 +83,23 @@ impl PlayCtx<'_> {
         self.aborted.load(Ordering::SeqCst)
     }
 
-    pub fn abort(&self) {
+    /// Ends the play at the task at `path`: as in Ansible, every host of
+    /// the batch still finishes that task, and none starts a later one.
+    pub fn abort_at(&self, path: &SitePath) {
+        let mut at = self.aborted_at.lock().unwrap_or_else(|e| e.into_inner());
+        if at.as_ref().is_none_or(|a| path < a) {
+            *at = Some(path.clone());
+        }
         self.aborted.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the play ended at a task before the one at `path`.
+    pub fn aborted_before(&self, path: &SitePath) -> bool {
+        if !self.aborted() {
+            return false;
+        }
+        let at = self.aborted_at.lock().unwrap_or_else(|e| e.into_inner());
+        at.as_ref().is_none_or(|a| a < path)
     }
 
     /// Counts a failed host of the batch; true when that breaks the play's
@@ -226,7 +244,7 @@ pub fn run_play(
             Value::from(opts.skip_tags.clone()),
         );
         magic.insert("groups".into(), groups_value(inventory));
-        magic.insert("ansible_version".into(), serde_json::json!({"full": env!("CARGO_PKG_VERSION"), "string": env!("CARGO_PKG_VERSION")}));
+        magic.insert("ansible_version".into(), ansible_version());
         let (tx, rx) = channel();
         let ctx = PlayCtx {
             play,
@@ -242,6 +260,7 @@ pub fn run_play(
             local: local.clone(),
             transports: transports.clone(),
             aborted: AtomicBool::new(false),
+            aborted_at: Mutex::new(None),
             failures: std::sync::atomic::AtomicUsize::new(0),
             batch_size: batch.len(),
             run_once: RunOnce::new(batch.len()),
@@ -454,6 +473,25 @@ fn absolute(p: &Path) -> String {
         .unwrap_or_else(|_| p.to_path_buf())
         .display()
         .to_string()
+}
+
+/// The Ansible release whose behaviour tend follows: `ansible_version`
+/// reports it, so that playbooks that gate on Ansible's version
+/// (`ansible_version.full is version('2.9', '>=')`) keep working.
+const ANSIBLE_COMPAT: (u64, u64, u64) = (2, 19, 14);
+
+/// `ansible_version`, with the fields Ansible gives, plus tend's own.
+fn ansible_version() -> Value {
+    let (major, minor, revision) = ANSIBLE_COMPAT;
+    let full = format!("{major}.{minor}.{revision}");
+    serde_json::json!({
+        "full": full,
+        "string": full,
+        "major": major,
+        "minor": minor,
+        "revision": revision,
+        "tend": env!("CARGO_PKG_VERSION"),
+    })
 }
 
 #[cfg(test)]

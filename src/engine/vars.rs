@@ -1,9 +1,10 @@
 //! The variables a task sees on a host, layered by Ansible's precedence
-//! (lowest first): role defaults, inventory, facts, play vars, vars_files,
-//! role vars and params, block and task vars, set_fact and register, extra
-//! vars, then the magic variables and the loop variable.
+//! (lowest first): an empty `ansible_facts`, role defaults, inventory,
+//! facts, play vars, vars_files, role vars and params, block and task vars,
+//! set_fact and register, extra vars, then the magic variables and the loop
+//! variable.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use serde_json::Value;
 
@@ -12,10 +13,19 @@ use super::outcome::Map;
 use crate::playbook::Keywords;
 use crate::templating::Vars;
 
+/// `ansible_facts` before any are gathered: an empty mapping, as Ansible
+/// defines it for every host.
+static NO_FACTS: LazyLock<Arc<Map>> = LazyLock::new(|| {
+    let mut layer = Map::new();
+    layer.insert("ansible_facts".into(), Value::Object(Map::new()));
+    Arc::new(layer)
+});
+
 impl HostRun<'_, '_> {
     pub fn task_vars(&self, scope: &Scope, keywords: &Keywords, loop_vars: Option<Map>) -> Vars {
         let ctx = self.ctx;
         let mut vars = Vars::new();
+        vars.push_unsafe_layer(NO_FACTS.clone());
         if let Some(role) = &scope.role {
             vars.push_layer(Arc::new(role.defaults.clone()));
         }
@@ -46,8 +56,6 @@ impl HostRun<'_, '_> {
         let name = &self.mem.name;
         let mut m = (*ctx.magic).clone();
         m.insert("inventory_hostname".into(), Value::String(name.clone()));
-        m.entry("ansible_managed")
-            .or_insert_with(|| Value::String("Ansible managed".into()));
         let short = name.split('.').next().unwrap_or(name);
         m.insert(
             "inventory_hostname_short".into(),

@@ -2,7 +2,10 @@
 //! ones (`default`, `mandatory`, the type conversions, `ternary`...) and the
 //! strictness wrapper around minijinja's builtins. The others live in
 //! `filters_data.rs` (data shaping), `filters_serial.rs` (JSON/YAML),
-//! `filters_text.rs` (regex, base64, hashes, quoting), `filters_path.rs`.
+//! `filters_text.rs` (regex, base64, hashes, quoting), `filters_path.rs`,
+//! `filters_jinja.rs` (Jinja2 builtins minijinja lacks), `filters_url.rs`,
+//! `filters_units.rs` (sizes), `filters_time.rs`, `filters_random.rs`,
+//! `filters_comment.rs`.
 //!
 //! Ansible's undefined values are strict: `{{ nmae | lower }}` is an error,
 //! not an empty string. minijinja's chainable undefined would let builtins
@@ -15,7 +18,10 @@ use minijinja::{Environment, Error, State};
 use super::convert::{ansible_bool, arg, find_undefined, need, op_err, undefined_error};
 use super::error::Mandatory;
 use super::render::STRICT_FILTER;
-use super::{filters_data, filters_path, filters_serial, filters_text};
+use super::{
+    filters_comment, filters_data, filters_jinja, filters_path, filters_random, filters_serial,
+    filters_text, filters_time, filters_units, filters_url, percent,
+};
 
 pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_filter(STRICT_FILTER, strict);
@@ -42,9 +48,16 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         Some(b) => x.powf(1.0 / b),
     });
     filters_data::register(env);
+    filters_jinja::register(env);
     filters_serial::register(env);
     filters_text::register(env);
     filters_path::register(env);
+    filters_comment::register(env);
+    filters_random::register(env);
+    filters_time::register(env);
+    filters_units::register(env);
+    filters_url::register(env);
+    percent::register(env);
 }
 
 /// Registers each builtin under `__mj_<name>` and, under its own name, a
@@ -69,13 +82,13 @@ fn register_strict_builtins(env: &mut Environment<'static>) {
     use minijinja::filters as f;
     strict_builtins!(env,
         "upper" => f::upper, "lower" => f::lower, "title" => f::title,
-        "capitalize" => f::capitalize, "trim" => f::trim, "replace" => f::replace,
+        "capitalize" => f::capitalize, "trim" => f::trim,
         "length" => f::length, "count" => f::length, "dictsort" => f::dictsort,
         "items" => f::items, "reverse" => f::reverse, "join" => f::join,
         "split" => f::split, "lines" => f::lines, "abs" => f::abs, "round" => f::round,
         "first" => f::first, "last" => f::last, "min" => f::min, "max" => f::max,
         "sort" => f::sort, "list" => f::list, "string" => f::string, "slice" => f::slice,
-        "batch" => f::batch, "indent" => f::indent, "urlencode" => f::urlencode,
+        "batch" => f::batch, "indent" => f::indent,
         "select" => f::select, "selectattr" => f::selectattr, "reject" => f::reject,
         "rejectattr" => f::rejectattr, "map" => f::map, "groupby" => f::groupby,
         "unique" => f::unique, "zip" => f::zip, "sum" => f::sum,

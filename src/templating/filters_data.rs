@@ -24,6 +24,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         set_op("symmetric_difference", a, b)
     });
     env.add_filter("zip_longest", zip_longest);
+    env.add_filter("product", product);
     env.add_filter("extract", extract);
     env.add_filter("subelements", subelements);
 }
@@ -77,7 +78,9 @@ fn combine(value: &MjValue, pos: Rest<MjValue>, kwargs: Kwargs) -> Result<MjValu
 
 fn merge_hash(x: &mut Map<String, Json>, y: Map<String, Json>, recursive: bool, list_merge: &str) {
     for (key, y_value) in y {
-        let merged = match (x.remove(&key), y_value) {
+        // Taken in place, not removed: an overridden key keeps its position,
+        // as in a Python dict.
+        let merged = match (x.get_mut(&key).map(Json::take), y_value) {
             (Some(Json::Object(mut xm)), Json::Object(ym)) if recursive => {
                 merge_hash(&mut xm, ym, recursive, list_merge);
                 Json::Object(xm)
@@ -264,6 +267,44 @@ fn zip_longest(value: &MjValue, pos: Rest<MjValue>, kwargs: Kwargs) -> Result<Mj
             })
             .collect::<Vec<_>>(),
     ))
+}
+
+/// `product(*lists, repeat=1)`: Python's `itertools.product`, each
+/// combination a list.
+fn product(value: &MjValue, pos: Rest<MjValue>, kwargs: Kwargs) -> Result<MjValue, Error> {
+    let repeat = kwargs.get::<Option<usize>>("repeat")?.unwrap_or(1);
+    kwargs.assert_all_used()?;
+    let mut pools = Vec::new();
+    for list in std::iter::once(value).chain(pos.iter()) {
+        need(list)?;
+        pools.push(list.try_iter()?.collect::<Vec<_>>());
+    }
+    let pools: Vec<Vec<MjValue>> = std::iter::repeat_n(pools, repeat).flatten().collect();
+    Ok(MjValue::from(
+        cartesian(&pools)
+            .into_iter()
+            .map(MjValue::from)
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Every combination of one item from each pool, the last pool varying
+/// fastest.
+pub(crate) fn cartesian<T: Clone>(pools: &[Vec<T>]) -> Vec<Vec<T>> {
+    let mut combos: Vec<Vec<T>> = vec![Vec::new()];
+    for pool in pools {
+        combos = combos
+            .iter()
+            .flat_map(|combo| {
+                pool.iter().map(move |item| {
+                    let mut next = combo.clone();
+                    next.push(item.clone());
+                    next
+                })
+            })
+            .collect();
+    }
+    combos
 }
 
 /// `extract(container, morekeys=None)`: `container[item]`, then each key.

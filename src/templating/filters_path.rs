@@ -1,6 +1,6 @@
 //! Ansible's path filters, with Python `posixpath` semantics: `basename`,
 //! `dirname`, `expanduser`, `realpath` (on the controller), `path_join`,
-//! `splitext`.
+//! `splitext`, `normpath`.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -23,6 +23,9 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         Ok(realpath(&as_text("realpath", p)?))
     });
     env.add_filter("path_join", path_join);
+    env.add_filter("normpath", |p: &MjValue| -> Result<String, Error> {
+        Ok(normpath(&as_text("normpath", p)?))
+    });
     env.add_filter("splitext", |p: &MjValue| -> Result<MjValue, Error> {
         let (root, ext) = splitext(&as_text("splitext", p)?);
         Ok(MjValue::from(vec![MjValue::from(root), MjValue::from(ext)]))
@@ -118,5 +121,37 @@ fn splitext(p: &str) -> (String, String) {
             (p[..dot].to_string(), p[dot..].to_string())
         }
         None => (p.to_string(), String::new()),
+    }
+}
+
+/// Python's `posixpath.normpath`: `.` and `a/..` removed lexically, one
+/// leading slash kept (two are kept as two, as POSIX allows).
+pub(crate) fn normpath(p: &str) -> String {
+    if p.is_empty() {
+        return ".".into();
+    }
+    let leading = p.len() - p.trim_start_matches('/').len();
+    let root = match leading {
+        0 => "",
+        2 => "//",
+        _ => "/",
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for part in p.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|last| *last != "..") => {
+                parts.pop();
+            }
+            // `..` above the root is the root.
+            ".." if !root.is_empty() => {}
+            _ => parts.push(part),
+        }
+    }
+    let joined = format!("{root}{}", parts.join("/"));
+    if joined.is_empty() {
+        ".".into()
+    } else {
+        joined
     }
 }

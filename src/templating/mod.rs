@@ -4,48 +4,70 @@
 //! value, a file template, or evaluate a `when:` condition, against `Vars`.
 //! Ansible's semantics kept here: undefined variables are errors unless
 //! tested or defaulted; a lone `{{ expr }}` keeps its type; `omit` removes a
-//! parameter; variables are templated lazily when read; trailing newlines are
-//! kept and `trim_blocks` is on (both Ansible defaults).
+//! parameter; variables are templated lazily when read; a template's
+//! trailing newlines are kept but a value ending in one gets no second one,
+//! and `trim_blocks` is on (both Ansible defaults); string literals in the
+//! `{{ }}` of playbook strings keep their backslashes and `'fmt' % args`
+//! formats as in Python (rewrite.rs); a template file's `#jinja2:` first line
+//! sets its options (header.rs).
 
 mod context;
 mod convert;
+mod datetime;
 mod error;
 mod filters;
+mod filters_comment;
 mod filters_data;
+mod filters_jinja;
 mod filters_path;
+mod filters_random;
 mod filters_serial;
 mod filters_text;
+mod filters_time;
+mod filters_units;
+mod filters_url;
+mod header;
 mod lazy;
 mod lookups;
+mod percent;
 mod pyjson;
 mod render;
+mod rewrite;
+mod template_vars;
 mod tests;
 mod vars;
 mod yaml_in;
 mod yaml_out;
 
 #[cfg(test)]
+mod tests_files;
+#[cfg(test)]
 mod tests_filters;
 #[cfg(test)]
 mod tests_filters_data;
+#[cfg(test)]
+mod tests_filters_ported;
 #[cfg(test)]
 mod tests_jinja;
 #[cfg(test)]
 mod tests_render;
 #[cfg(test)]
+mod tests_rewrite;
+#[cfg(test)]
 mod tests_vars;
 
 use std::sync::Arc;
 
-use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Value as MjValue;
 use minijinja::{AutoEscape, Environment, Output, State, UndefinedBehavior};
 
 pub use error::TemplateError;
+pub use template_vars::{TemplateSource, with_template_vars};
 pub use vars::{HostVars, HostVarsFn, Vars};
 
 use context::Ctx;
 use convert::{bool_word, find_undefined, mj_to_json, undefined_error};
+use header::TemplateOptions;
 
 /// The values the engine exchanges with templates.
 pub type Value = serde_json::Value;
@@ -65,6 +87,9 @@ pub fn is_template(text: &str) -> bool {
 #[derive(Clone)]
 pub struct Templar {
     env: Arc<Environment<'static>>,
+    /// The options `env` renders with, which a template's `#jinja2:` line
+    /// may override.
+    options: Arc<TemplateOptions>,
 }
 
 impl Default for Templar {
@@ -88,16 +113,12 @@ impl Templar {
 
     /// Like `new`, with the template module's `trim_blocks`/`lstrip_blocks`.
     pub fn with_whitespace(trim_blocks: bool, lstrip_blocks: bool) -> Templar {
+        let options = TemplateOptions::new(trim_blocks, lstrip_blocks);
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Chainable);
         // Debug mode is what lets minijinja name the undefined expression.
         env.set_debug(true);
-        let syntax = SyntaxConfig::builder()
-            .trim_blocks(trim_blocks)
-            .lstrip_blocks(lstrip_blocks)
-            .keep_trailing_newline(true)
-            .build();
-        if let Ok(syntax) = syntax {
+        if let Ok(syntax) = options.syntax() {
             env.set_syntax(syntax);
         }
         env.set_auto_escape_callback(|_| AutoEscape::None);
@@ -107,7 +128,10 @@ impl Templar {
         filters::register(&mut env);
         tests::register(&mut env);
         lookups::register(&mut env);
-        Templar { env: Arc::new(env) }
+        Templar {
+            env: Arc::new(env),
+            options: Arc::new(options),
+        }
     }
 
     /// Renders `text` (may contain `{{ }}`, `{% %}`, `{# #}`) with `vars`.
@@ -199,19 +223,48 @@ impl Templar {
     }
 
     /// Renders a file template; `name` appears in minijinja's own messages.
-    /// The trailing newline is kept, as Ansible keeps it.
+    /// A first line `#jinja2: key: value, ...` sets this template's options
+    /// and is not output. The trailing newline is kept, as Ansible keeps it.
     pub fn render_file(
         &self,
         name: &str,
         text: &str,
         vars: &Vars,
     ) -> Result<String, TemplateError> {
+        let (options, body) = header::split_header(text, &self.options)?;
+        let env = self.env_for(&options)?;
+        // Variables read by the template are still templated with the
+        // default options, as in Ansible, hence `self`'s context.
         let ctx = self.ctx(vars);
-        render::render(&self.env, &ctx.value(), name, text).map_err(|e| {
-            let mut err = TemplateError::from_minijinja(&e, true);
-            ctx.explain(&mut err, e.kind() == minijinja::ErrorKind::UndefinedError);
-            err
+        let rendered =
+            render::render_file(&env, &ctx.value(), name, body, options.default_delimiters())
+                .map_err(|e| {
+                    let mut err = TemplateError::from_minijinja(&e, true);
+                    ctx.explain(&mut err, e.kind() == minijinja::ErrorKind::UndefinedError);
+                    // Lines count from the file's first line, header included.
+                    if body.len() != text.len() {
+                        err.line = err.line.map(|l| l + 1);
+                    }
+                    err
+                })?;
+        Ok(match options.newline_sequence.as_str() {
+            "\n" => rendered,
+            sequence => rendered.replace('\n', sequence),
         })
+    }
+
+    /// The environment for a template with `options`: this templar's own,
+    /// or a copy with another syntax when a `#jinja2:` line changed them.
+    fn env_for(
+        &self,
+        options: &TemplateOptions,
+    ) -> Result<Arc<Environment<'static>>, TemplateError> {
+        if *options == *self.options {
+            return Ok(self.env.clone());
+        }
+        let mut env = (*self.env).clone();
+        env.set_syntax(options.syntax()?);
+        Ok(Arc::new(env))
     }
 
     fn ctx(&self, vars: &Vars) -> Arc<Ctx> {

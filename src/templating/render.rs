@@ -1,9 +1,15 @@
 //! Rendering primitives shared by `Templar` and lazy variable resolution:
 //! telling templates from plain strings, keeping the type of a lone
-//! `{{ expr }}`, and evaluating expressions strictly.
+//! `{{ expr }}`, evaluating expressions strictly, and reading templates as
+//! Ansible's Jinja2 does: its backslash rule and `%` formatting
+//! (rewrite.rs), its trailing newlines.
+
+use std::borrow::Cow;
 
 use minijinja::value::Value as MjValue;
 use minijinja::{Environment, Error};
+
+use super::rewrite::{rewrite_expression, rewrite_template};
 
 /// The filter appended to evaluated expressions: it fails on undefined values
 /// (also inside lists and maps) from within the VM, where minijinja can still
@@ -35,10 +41,12 @@ pub(crate) fn eval(
     ctx: &MjValue,
     expr: &str,
 ) -> Result<MjValue, Error> {
-    match env.compile_expression_owned(strict(expr)) {
+    // Conditions keep Jinja's escapes, as in Ansible.
+    let expr = rewrite_expression(expr, false);
+    match env.compile_expression_owned(strict(&expr)) {
         Ok(compiled) => compiled.eval(ctx.clone()),
         // Report the syntax error of what the user wrote, not of our wrapper.
-        Err(wrapped) => match env.compile_expression_owned(expr.to_string()) {
+        Err(wrapped) => match env.compile_expression_owned(expr.into_owned()) {
             Err(err) => Err(err),
             Ok(_) => Err(wrapped),
         },
@@ -49,14 +57,52 @@ fn strict(expr: &str) -> String {
     format!("({expr}) | {STRICT_FILTER}")
 }
 
-/// Renders template text to a string.
+/// Renders template text from a playbook (a parameter, a variable) to a
+/// string: string literals inside `{{ }}` keep their backslashes.
 pub(crate) fn render(
     env: &Environment<'static>,
     ctx: &MjValue,
     name: &str,
     text: &str,
 ) -> Result<String, Error> {
-    env.render_named_str(name, text, ctx.clone())
+    let rendered = env.render_named_str(name, &rewrite_template(text, true), ctx.clone())?;
+    Ok(restore_trailing_newlines(text, rendered))
+}
+
+/// Renders a template file's text to a string, with Jinja's own escapes.
+/// `rewrite` says whether the text uses the default delimiters, which the
+/// `%` formatting rewrite looks for.
+pub(crate) fn render_file(
+    env: &Environment<'static>,
+    ctx: &MjValue,
+    name: &str,
+    text: &str,
+    rewrite: bool,
+) -> Result<String, Error> {
+    let source = if rewrite {
+        rewrite_template(text, false)
+    } else {
+        Cow::Borrowed(text)
+    };
+    let rendered = env.render_named_str(name, &source, ctx.clone())?;
+    Ok(restore_trailing_newlines(text, rendered))
+}
+
+/// Jinja drops a template's last newline; Ansible then appends the newlines
+/// the output lacks compared with the template's text, so that a template
+/// ending with a value that ends with a newline gets no second one.
+/// (Other newline sequences are applied by the caller, to the whole text.)
+fn restore_trailing_newlines(template: &str, mut rendered: String) -> String {
+    let wanted = trailing_newlines(template);
+    let have = trailing_newlines(&rendered);
+    for _ in have..wanted {
+        rendered.push('\n');
+    }
+    rendered
+}
+
+fn trailing_newlines(text: &str) -> usize {
+    text.bytes().rev().take_while(|&b| b == b'\n').count()
 }
 
 /// Templates one string value: a lone `{{ expr }}` keeps its type, anything
@@ -70,7 +116,8 @@ pub(crate) fn template_string(
         return Ok(MjValue::from(s));
     }
     if let Some(expr) = lone_expression(s) {
-        if let Ok(compiled) = env.compile_expression_owned(strict(expr)) {
+        if let Ok(compiled) = env.compile_expression_owned(strict(&rewrite_expression(expr, true)))
+        {
             let value = compiled.eval(ctx.clone())?;
             // With text around the braces (`"{{ x }}\n"`), Ansible keeps a
             // string's whitespace but still turns a number or list back

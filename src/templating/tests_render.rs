@@ -149,7 +149,9 @@ fn trailing_newline_is_kept_and_blocks_are_trimmed() {
     let out = loose
         .render_file("f.j2", "{% if true %}\nx\n{% endif %}\n", &Vars::new())
         .unwrap();
-    assert_eq!(out, "\nx\n\n");
+    // Jinja drops the template's last newline and Ansible adds back only
+    // the newlines the output lacks: the one after `x` is enough.
+    assert_eq!(out, "\nx\n");
 }
 
 #[test]

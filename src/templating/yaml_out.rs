@@ -4,7 +4,8 @@
 //! Reproduced: sorted keys, block sequences not indented under their key,
 //! `-   key: v` for mappings in sequences at indent 4, leaf collections in
 //! flow style for `to_yaml`, quoting of strings that YAML would read as
-//! something else, and the `...` end marker after a plain root scalar.
+//! something else. Like Ansible's dumper (not PyYAML's), no `...` end
+//! marker follows a plain root scalar.
 //! Not reproduced: PyYAML folds lines longer than 80 columns; we never fold,
 //! and multi-line strings are written double-quoted with `\n` escapes.
 
@@ -29,9 +30,6 @@ pub(crate) fn dump(v: &Json, opts: &YamlOptions) -> String {
     if let Some(inline) = inline(v, &opts) {
         out.push_str(&inline);
         out.push('\n');
-        if !matches!(v, Json::Array(_) | Json::Object(_)) && is_plain(v) {
-            out.push_str("...\n");
-        }
         return out;
     }
     match v {
@@ -151,13 +149,6 @@ fn flow_scalar(v: &Json) -> String {
             },
         )
         .unwrap_or_default(),
-    }
-}
-
-fn is_plain(v: &Json) -> bool {
-    match v {
-        Json::String(s) => plain_allowed(s, false),
-        _ => true,
     }
 }
 

@@ -14,7 +14,9 @@
 //! `Lab::take`, which holds a file lock on it and repairs it when dropped.
 //! Host use: h1 and h2 are shared and never broken; h3 is stopped by
 //! lab_faults; h4 sits behind h1; h5 and h6 are cut by lab_faults and
-//! lab_known_failures (started from inside those tests).
+//! lab_regressions (started from inside those tests); h7-h12 belong to the
+//! module tests (apt, systemd, iptables, nginx and users, facts and uri),
+//! h13-h21 to lab_web_service.
 
 use std::ffi::{OsStr, OsString};
 use std::io::Read;
