@@ -232,6 +232,21 @@ impl CommandTask {
         result
     }
 
+    /// Ansible's command module runs the program itself: one that cannot be
+    /// started (missing, not executable) is an error that changed nothing,
+    /// rc 2, not a run that exited non-zero.
+    fn could_not_execute(&self, mut result: Map) -> TaskError {
+        let msg = "Error executing command.";
+        result.insert("rc".into(), Value::from(2));
+        for key in ["stdout", "stderr"] {
+            result.insert(key.into(), Value::String(String::new()));
+            result.insert(format!("{key}_lines"), Value::Array(Vec::new()));
+        }
+        result.insert("msg".into(), Value::String(msg.into()));
+        result.insert("changed".into(), Value::Bool(false));
+        TaskError::with_result(msg, result)
+    }
+
     /// Reads the probe: `Some(plan)` when creates/removes say not to run.
     fn skip_plan(&self, observed: &Observed) -> Result<Option<Plan>, TaskError> {
         let seen = Seen::parse(&observed.stdout_str())?;
@@ -328,6 +343,9 @@ impl Task for CommandTask {
         let stdout = output_text(&out.stdout, self.strip);
         let stderr = output_text(&out.stderr, self.strip);
         let mut result = self.base.clone();
+        if matches!(self.program, Program::Words { .. }) && exec_failed(out.rc, &stderr) {
+            return Err(self.could_not_execute(result));
+        }
         result.insert("rc".into(), Value::from(out.rc));
         result.insert("stdout_lines".into(), lines_value(&stdout));
         result.insert("stderr_lines".into(), lines_value(&stderr));
@@ -355,6 +373,19 @@ impl Task for CommandTask {
     fn verify(&self) -> bool {
         false
     }
+}
+
+/// Whether sh's `exec` could not start the program: it exits 127 (not
+/// found) or 126 (not executable) with one line like
+/// `sh: 1: exec: /x: not found` (dash, bash and busybox all say `exec: `).
+fn exec_failed(rc: i32, stderr: &str) -> bool {
+    let line = stderr.trim();
+    (rc == 126 || rc == 127)
+        && !line.contains('\n')
+        && line.contains("exec: ")
+        && (line.ends_with(": not found")
+            || line.ends_with(": Permission denied")
+            || line.ends_with(": No such file or directory"))
 }
 
 fn no_command(shell: bool) -> ParamError {
@@ -757,6 +788,32 @@ mod tests {
             (st.stdin, st.script.as_str()),
             (None, "exec cat </dev/null")
         );
+    }
+
+    #[test]
+    fn a_program_that_cannot_start_is_told_from_one_that_fails() {
+        assert!(exec_failed(127, "sh: 1: exec: /x/warm: not found"));
+        assert!(exec_failed(
+            126,
+            "/bin/sh: 2: exec: /tmp: Permission denied\n"
+        ));
+        assert!(exec_failed(127, "bash: line 1: exec: nope: not found"));
+        assert!(!exec_failed(127, "grep: pattern not found"));
+        assert!(!exec_failed(1, "sh: 1: exec: /x: not found"));
+        assert!(!exec_failed(127, "exec: a: not found\nexec: b: not found"));
+    }
+
+    #[test]
+    fn a_missing_program_changes_nothing_and_says_so() {
+        let t = task(&CommandModule, json!({"_raw_params": "/no/such/prog"})).expect("valid args");
+        let out = output(127, b"", b"sh: 1: exec: /no/such/prog: not found\n");
+        let plan = t.plan(None).unwrap();
+        let err = t.finish(&plan, &[out]).unwrap_err();
+        let result = err.result;
+        assert_eq!(result["rc"], 2);
+        assert_eq!(result["changed"], false);
+        assert_eq!(result["msg"], "Error executing command.");
+        assert_eq!(result["stderr"], "");
     }
 
     #[test]

@@ -78,7 +78,7 @@ pub fn file_script(
         s.push_str("  if [ -L \"$p\" ]; then printf 'link %s\\n' \"$(readlink -n -- \"$p\" | base64 -w0)\"; fi\n");
     }
     s.push_str(
-        "  if [ -f \"$p\" ] && [ -r \"$p\" ]; then\n    c=$(sha1sum < \"$p\" | cut -d' ' -f1)\n    echo \"sha1 $c\"\n",
+        "  if [ -f \"$p\" ] && [ -r \"$p\" ]; then\n    c=$(sha1sum < \"$p\") && c=${c%% *}\n    echo \"sha1 $c\"\n",
     );
     if want_content {
         let cond = match unless_sha1 {

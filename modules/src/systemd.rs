@@ -169,7 +169,12 @@ impl Task for SystemdTask {
         if self.daemon_reload && !applied {
             // Reload when systemd has not read everything yet; and before
             // any other action, as Ansible does, since it costs little then.
-            let pending = Sections::parse(observed)?.reload()?;
+            let mut pending = Sections::parse(observed)?.reload()?;
+            if status.get("NeedDaemonReload").and_then(Value::as_str) == Some("yes") {
+                let id = status.get("Id").and_then(Value::as_str);
+                let name = self.control.as_ref().map(|c| c.name.as_str());
+                pending.units.extend(id.or(name).map(str::to_string));
+            }
             if pending.any() || acting {
                 script.push_str(&control::systemctl(
                     "failure during daemon-reload",
@@ -355,6 +360,16 @@ mod tests {
         )
         .unwrap();
         assert!(!p.changed);
+        // The task's own unit changed on disk: systemd's NeedDaemonReload.
+        let stale = RUNNING.replace("NeedDaemonReload=no", "NeedDaemonReload=yes");
+        let out = format!("{}== reload\nend\n", unit(&stale, "enabled"));
+        let p = plan(
+            json!({"name": "app", "state": "started", "daemon_reload": true}),
+            &out,
+        )
+        .unwrap();
+        assert!(p.changed);
+        assert_eq!(p.diff[0].before, "daemon: needs reload (app.service)\n");
     }
 
     #[test]

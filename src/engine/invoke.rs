@@ -207,9 +207,7 @@ impl HostRun<'_, '_> {
         }
         if check {
             if let CheckMode::Skip(msg) = prepared.check_mode() {
-                let mut o = Outcome::skipped(&msg, None);
-                o.result.insert("msg".into(), Value::String(msg));
-                return o;
+                return skipped_in_check_mode(&plan, msg);
             }
             self.would_change.get_or_insert_with(|| task.display_name());
             return changed_outcome(&plan, plan.result.clone(), diff);
@@ -352,36 +350,63 @@ impl HostRun<'_, '_> {
             }
             _ => None,
         };
-        let mut env = String::new();
-        if let Some(e) = &kw.environment {
-            match self
-                .ctx
-                .templar
-                .render_value(e, vars)
-                .map_err(|e| e.to_string())?
-            {
-                Value::Object(m) => {
-                    for (k, v) in m {
-                        if !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || k.is_empty()
-                        {
-                            return Err(format!("environment: '{k}' is not a valid variable name"));
-                        }
-                        env.push_str(&format!(
-                            "export {k}={}\n",
-                            tend_modules::shell::quote(&tend_modules::display(&v))
-                        ));
-                    }
-                }
-                Value::Null => {}
-                other => return Err(format!("environment must be a mapping, got {other}")),
-            }
-        }
+        let env = match &kw.environment {
+            Some(e) => environment_exports(
+                self.ctx
+                    .templar
+                    .render_value(e, vars)
+                    .map_err(|e| e.to_string())?,
+            )?,
+            None => String::new(),
+        };
         Ok(Target {
             transport,
             become_,
             env,
         })
     }
+}
+
+/// A task that cannot predict its effect, skipped under --check. It
+/// registers what the module says a run that did not happen looks like
+/// (a command's empty `stdout` and `rc` 0, as Ansible's), so that later
+/// tasks reading it still render.
+fn skipped_in_check_mode(plan: &Plan, msg: String) -> Outcome {
+    let mut o = Outcome::skipped(&msg, None);
+    for (k, v) in &plan.result {
+        o.result.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    o.result.insert("msg".into(), Value::String(msg));
+    o
+}
+
+/// The `export` lines for a rendered `environment`: one mapping, or the
+/// layers of a play, block and task (a list, outermost first) merged so
+/// that an inner layer's variable overrides an outer one's.
+fn environment_exports(rendered: Value) -> Result<String, String> {
+    let layers = match rendered {
+        Value::Array(layers) => layers,
+        other => vec![other],
+    };
+    let mut merged = serde_json::Map::new();
+    for layer in layers {
+        match layer {
+            Value::Object(m) => merged.extend(m),
+            Value::Null => {}
+            other => return Err(format!("environment must be a mapping, got {other}")),
+        }
+    }
+    let mut env = String::new();
+    for (k, v) in merged {
+        if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!("environment: '{k}' is not a valid variable name"));
+        }
+        env.push_str(&format!(
+            "export {k}={}\n",
+            tend_modules::shell::quote(&tend_modules::display(&v))
+        ));
+    }
+    Ok(env)
 }
 
 fn run_step(target: &Target, step: &Step) -> Result<StepOutput, String> {
@@ -479,4 +504,47 @@ fn render_diffs(diffs: &[tend_modules::Diff]) -> Vec<String> {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_check_mode_skip_registers_the_modules_not_run_result() {
+        let mut result = Map::new();
+        result.insert("rc".into(), json!(0));
+        result.insert("stdout".into(), json!(""));
+        result.insert("changed".into(), json!(true));
+        let plan = Plan::change(Vec::new(), result);
+        let o = skipped_in_check_mode(&plan, "Command would have run".into());
+        assert_eq!(o.status, Status::Skipped);
+        assert_eq!(o.result["stdout"], "");
+        assert_eq!(o.result["rc"], 0);
+        assert_eq!(o.result["changed"], false);
+        assert_eq!(o.result["skipped"], true);
+        assert_eq!(o.result["msg"], "Command would have run");
+    }
+
+    #[test]
+    fn an_inner_environment_layer_overrides_an_outer_one() {
+        let env = environment_exports(json!([
+            {"DEPLOY_ENV": "staging", "APP_MODE": "normal"},
+            null,
+            {"APP_MODE": "maintenance"}
+        ]))
+        .unwrap();
+        assert!(env.contains("export DEPLOY_ENV=staging\n"), "{env}");
+        assert!(env.contains("export APP_MODE=maintenance\n"), "{env}");
+        assert!(!env.contains("normal"), "{env}");
+    }
+
+    #[test]
+    fn an_environment_must_be_mappings_of_shell_names() {
+        assert!(environment_exports(json!("A=1")).is_err());
+        assert!(environment_exports(json!([{"A": 1}, "B=2"])).is_err());
+        assert!(environment_exports(json!({"NOT-A-NAME": 1})).is_err());
+        assert_eq!(environment_exports(json!(null)).unwrap(), "");
+    }
 }

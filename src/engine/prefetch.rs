@@ -196,12 +196,14 @@ fn nonce() -> String {
 }
 
 /// One script that runs every probe in its own subshell and frames each
-/// one's stdout, exit code and stderr (base64) with markers.
+/// one's stdout, exit code and stderr (base64) with markers. An empty
+/// stderr costs no `base64` process: a batch of 40 probes is 40 forks
+/// fewer on the host.
 fn batch_script(scripts: &[String], nonce: &str) -> String {
     let mut s = String::from("__tend_e=$(mktemp) || exit 125\n");
     for (i, probe) in scripts.iter().enumerate() {
         s.push_str(&format!(
-            "printf '%s\\n' '__TEND_{nonce}_{i}_OUT'\n(\n{probe}\n) 2>\"$__tend_e\" </dev/null\n__tend_rc=$?\nprintf '\\n%s %s\\n' '__TEND_{nonce}_{i}_ERR' \"$__tend_rc\"\nbase64 -w0 < \"$__tend_e\"\nprintf '\\n'\n"
+            "printf '%s\\n' '__TEND_{nonce}_{i}_OUT'\n(\n{probe}\n) 2>\"$__tend_e\" </dev/null\n__tend_rc=$?\nprintf '\\n%s %s\\n' '__TEND_{nonce}_{i}_ERR' \"$__tend_rc\"\n[ ! -s \"$__tend_e\" ] || base64 -w0 < \"$__tend_e\"\nprintf '\\n'\n"
         ));
     }
     s.push_str("rm -f \"$__tend_e\"\n");

@@ -40,7 +40,7 @@ pub fn run_playbook(
     }
     let templar = Templar::new();
     let local = Arc::new(Local::new());
-    let hostvars = Arc::new(HostvarsTable::default());
+    let hostvars = Arc::new(HostvarsTable::with_extra_vars(opts.extra_vars.clone()));
     let mut names: Vec<String> = inventory.hosts().into_iter().map(str::to_string).collect();
     if !names.iter().any(|h| h == "localhost") {
         names.push("localhost".into());

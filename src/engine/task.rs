@@ -116,6 +116,25 @@ impl HostRun<'_, '_> {
         }
     }
 
+    /// A `set_fact` (or `include_vars`) item's variables, set before the
+    /// next item runs: Ansible's loop updates the variables as it goes, so
+    /// `acc: "{{ acc | default([]) + [item] }}"` accumulates.
+    fn apply_item_facts(&mut self, task: &Task, outcome: &Outcome) {
+        let sets_vars = matches!(&task.action, TaskAction::Module { module, .. }
+            if matches!(module.name(), "set_fact" | "include_vars"));
+        if !sets_vars || outcome.status == Status::Skipped || outcome.is_failure() {
+            return;
+        }
+        if let Some(facts) = outcome
+            .result
+            .get("ansible_facts")
+            .and_then(Value::as_object)
+        {
+            let host_facts = Arc::make_mut(&mut self.mem.host_facts);
+            host_facts.extend(facts.clone());
+        }
+    }
+
     /// `None` when every condition holds, or the first one that does not.
     fn conditions_hold(&self, kw: &Keywords, vars: &Vars) -> Result<Option<String>, String> {
         for cond in &kw.when {
@@ -212,6 +231,7 @@ impl HostRun<'_, '_> {
                 Ok(Some(cond)) => Outcome::skipped("Conditional result was False", Some(&cond)),
                 Err(e) => Outcome::failed(format!("{}: {e}", task.loc)),
             };
+            self.apply_item_facts(task, &outcome);
             outcome.result.insert(loop_var.clone(), item.clone());
             outcome
                 .result

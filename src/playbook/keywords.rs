@@ -48,6 +48,23 @@ pub struct Keywords {
     pub delay: Option<Value>,
 }
 
+/// `environment` adds up like Ansible's (a list, outermost first): a
+/// task's variables override its play's and block's, the others stay.
+/// Each layer stays as written (a mapping or a template), to be rendered
+/// and merged per host.
+fn layered(parent: Option<&Value>, child: Option<&Value>) -> Option<Value> {
+    fn layers(v: &Value) -> Vec<Value> {
+        match v {
+            Value::Array(items) => items.clone(),
+            other => vec![other.clone()],
+        }
+    }
+    match (parent, child) {
+        (Some(p), Some(c)) => Some(Value::Array([layers(p), layers(c)].concat())),
+        (p, c) => c.or(p).cloned(),
+    }
+}
+
 /// Keywords valid on plays, blocks and tasks alike.
 pub const SHARED: &[&str] = &[
     "name",
@@ -122,6 +139,7 @@ impl Keywords {
         let mut vars = parent.vars.clone();
         vars.extend(self.vars.clone());
         k.vars = vars;
+        k.environment = layered(parent.environment.as_ref(), self.environment.as_ref());
         k.become_ = self.become_.or(parent.become_);
         k.become_user = self
             .become_user
@@ -135,7 +153,6 @@ impl Keywords {
             ignore_unreachable,
             check_mode,
             diff,
-            environment,
             no_log,
             run_once,
             delegate_to,
@@ -255,5 +272,28 @@ pub fn mapping(value: &Node) -> Result<Map, Error> {
             &value.loc,
             format!("expected a mapping, not {}", value.kind()),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn environment_layers_add_up_outermost_first() {
+        let play = json!({"A": "play", "B": "play"});
+        let task = json!({"A": "task"});
+        assert_eq!(
+            layered(Some(&play), Some(&task)),
+            Some(json!([{"A": "play", "B": "play"}, {"A": "task"}]))
+        );
+        assert_eq!(layered(Some(&play), None), Some(play.clone()));
+        assert_eq!(layered(None, Some(&task)), Some(task.clone()));
+        let block = json!([{"C": "block"}, "{{ proxy_env }}"]);
+        assert_eq!(
+            layered(Some(&block), Some(&task)),
+            Some(json!([{"C": "block"}, "{{ proxy_env }}", {"A": "task"}]))
+        );
     }
 }

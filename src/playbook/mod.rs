@@ -7,6 +7,7 @@ mod load;
 mod model;
 mod role;
 mod role_task;
+mod splitter;
 mod task;
 
 pub use keywords::Keywords;

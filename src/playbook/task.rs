@@ -10,6 +10,7 @@ use tend_modules::{Args, Module};
 use super::keywords::{self, Keywords, SHARED, TASK_ONLY};
 use super::model::{Block, Item, Map, RoleScope, Task, TaskAction};
 use super::role_task::{IMPORT_ROLE, INCLUDE_ROLE, TaskRoles, role_task};
+use super::splitter;
 use crate::error::Error;
 use crate::yaml::{Loc, Node, NodeValue};
 
@@ -413,13 +414,23 @@ const FREE_FORM_KEYS: &[&str] = &[
 fn free_form(module: &dyn Module, text: &str) -> Result<Map, String> {
     let mut args = Map::new();
     let mut raw = Vec::new();
-    for word in split_args(text)? {
+    // A free-form string is a command or script: its words keep their
+    // newlines and spaces so that the raw part is the text as written.
+    let words = if module.free_form() {
+        splitter::split_keeping_layout(text)?
+    } else {
+        split_args(text)?
+    };
+    for word in words {
         let kv = word.split_once('=').filter(|(k, _)| {
             !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         });
         match kv {
             Some((k, v)) if !module.free_form() || FREE_FORM_KEYS.contains(&k) => {
-                args.insert(k.to_string(), Value::String(decode_escapes(&unquote(v))));
+                args.insert(
+                    k.to_string(),
+                    Value::String(decode_escapes(&unquote(v.trim()))),
+                );
             }
             _ if module.free_form() => raw.push(word),
             _ => {
@@ -431,7 +442,10 @@ fn free_form(module: &dyn Module, text: &str) -> Result<Map, String> {
         }
     }
     if !raw.is_empty() {
-        args.insert("_raw_params".into(), Value::String(raw.join(" ")));
+        args.insert(
+            "_raw_params".into(),
+            Value::String(splitter::join_args(&raw)),
+        );
     }
     Ok(args)
 }
@@ -566,6 +580,14 @@ mod tests {
         let args = free_form(m, "ls -l /tmp chdir=/ creates=/x").unwrap();
         assert_eq!(args["_raw_params"], "ls -l /tmp");
         assert_eq!(args["chdir"], "/");
+        assert_eq!(args["creates"], "/x");
+    }
+
+    #[test]
+    fn a_free_form_script_keeps_its_lines() {
+        let m = tend_modules::lookup("shell").unwrap();
+        let args = free_form(m, "n=1\necho \"$n\"  >f\ncreates=/x\n").unwrap();
+        assert_eq!(args["_raw_params"], "n=1\necho \"$n\"  >f\n");
         assert_eq!(args["creates"], "/x");
     }
 
