@@ -12,6 +12,10 @@
 //! parser does not know is an error.
 
 mod date;
+
+/// The UTC calendar date of a Unix time: (year, month, day, hour, minute,
+/// second). Also what the controller's date filters use.
+pub use date::utc;
 mod net;
 mod os;
 

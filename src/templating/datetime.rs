@@ -21,26 +21,16 @@ pub(crate) struct DateTime {
 }
 
 impl DateTime {
-    /// The UTC date and time of a Unix time (Howard Hinnant's
-    /// days-to-civil algorithm).
+    /// The UTC date and time of a Unix time.
     pub(crate) fn from_unix(secs: i64, micro: u32) -> DateTime {
-        let days = secs.div_euclid(86_400);
-        let rem = secs.rem_euclid(86_400);
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        let (year, month, day, hour, minute, second) = tend_modules::facts::utc(secs);
         DateTime {
-            year: yoe + era * 400 + i64::from(month <= 2),
+            year,
             month,
             day,
-            hour: (rem / 3600) as u32,
-            minute: (rem % 3600 / 60) as u32,
-            second: (rem % 60) as u32,
+            hour,
+            minute,
+            second,
             micro,
         }
     }

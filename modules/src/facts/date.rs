@@ -101,7 +101,7 @@ fn dst_name(raw: &Raw) -> Option<String> {
 
 /// UTC calendar date and time of a Unix time (Howard Hinnant's
 /// days-to-civil algorithm).
-pub(crate) fn utc(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
+pub fn utc(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let z = days + 719_468;
