@@ -25,24 +25,6 @@ fn h12(test: &str) -> Option<(Lab, Taken)> {
     Some((lab, taken))
 }
 
-fn inventory(lab: &Lab, dir: &Dir) -> PathBuf {
-    dir.write(
-        "inventory.ini",
-        format!("{}\n", lab.host(HOST, HOST).line()),
-    )
-}
-
-fn tend(dir: &Dir, playbook: &Path, inventory: &Path, extra: &[&str]) -> Run {
-    let mut args = vec![
-        "run",
-        playbook.to_str().unwrap(),
-        "-i",
-        inventory.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    dir.tend(args)
-}
-
 /// The JSON document of a `--format json` run.
 fn doc(run: &Run) -> Value {
     serde_json::from_str(&run.stdout)
@@ -87,9 +69,9 @@ fn gathered_facts_and_setup_match_ansible_on_the_same_host() {
     // default_ipv4 has something to compare.
     lab.ssh_ok(HOST, "ip -4 route replace default via 10.251.0.1");
     let dir = Dir::new("facts");
-    let inv = inventory(&lab, &dir);
+    let inv = dir.single_host_inventory(&lab, HOST);
     let pb = dir.write("site.yml", "- hosts: all\n  tasks:\n    - setup:\n");
-    let run = tend(&dir, &pb, &inv, &["--format", "json"]);
+    let run = dir.run_playbook(&pb, &inv, &["--format", "json"]);
     run.assert_ok();
     let answer = doc(&run);
     let gathered = &task_result(&answer, 0)["ansible_facts"];
@@ -183,7 +165,7 @@ fn gathered_facts_and_setup_match_ansible_on_the_same_host() {
     assert_eq!(setup["module_setup"], true);
     // Gathering facts is one round trip.
     let empty = dir.write("empty.yml", "- hosts: all\n  tasks: []\n");
-    let run = tend(&dir, &empty, &inv, &["--format", "json"]);
+    let run = dir.run_playbook(&empty, &inv, &["--format", "json"]);
     run.assert_ok();
     assert_eq!(
         doc(&run)["tend"]["traffic"][HOST]["round_trips"],
@@ -199,7 +181,7 @@ fn setup_facts_become_host_variables() {
         return;
     };
     let dir = Dir::new("setup-vars");
-    let inv = inventory(&lab, &dir);
+    let inv = dir.single_host_inventory(&lab, HOST);
     let pb = dir.write(
         "site.yml",
         r#"- hosts: all
@@ -222,7 +204,7 @@ fn setup_facts_become_host_variables() {
           - ansible_default_ipv4 is not defined
 "#,
     );
-    let run = tend(&dir, &pb, &inv, &[]);
+    let run = dir.run_playbook(&pb, &inv, &[]);
     run.assert_ok();
     assert_eq!(run.recap(HOST)[..4], [5, 0, 0, 0], "{}", run.stdout);
 }
@@ -276,7 +258,7 @@ fn uri_checks_a_service_from_the_host_with_until_and_retries() {
         &format!("echo '{{\"ok\": true, \"n\": 3}}' > {www}/health.json && rm -f {www}/ready.txt"),
     );
     let dir = Dir::new("uri");
-    let inv = inventory(&lab, &dir);
+    let inv = dir.single_host_inventory(&lab, HOST);
     // ready.txt appears three seconds after the task before the check
     // schedules it, while the check retries.
     let pb = dir.write(
@@ -311,7 +293,7 @@ fn uri_checks_a_service_from_the_host_with_until_and_retries() {
 "#
         ),
     );
-    let first = tend(&dir, &pb, &inv, &[]);
+    let first = dir.run_playbook(&pb, &inv, &[]);
     first.assert_ok();
     assert_eq!(
         first.recap(HOST)[..4],
@@ -325,7 +307,7 @@ fn uri_checks_a_service_from_the_host_with_until_and_retries() {
         first.stdout
     );
     lab.ssh_ok(HOST, &format!("rm {www}/ready.txt"));
-    let again = tend(&dir, &pb, &inv, &[]);
+    let again = dir.run_playbook(&pb, &inv, &[]);
     again.assert_ok();
     assert_eq!(again.changed(HOST), 0, "{}", again.stdout);
 
@@ -334,7 +316,7 @@ fn uri_checks_a_service_from_the_host_with_until_and_retries() {
         "wrong.yml",
         "- hosts: all\n  gather_facts: false\n  tasks:\n    - uri: {url: \"http://localhost:18080/missing\"}\n",
     );
-    let run = tend(&dir, &wrong, &inv, &[]);
+    let run = dir.run_playbook(&wrong, &inv, &[]);
     assert_eq!(run.failed(HOST), 1, "{}", run.stdout);
     assert!(
         run.stdout
@@ -348,7 +330,7 @@ fn uri_checks_a_service_from_the_host_with_until_and_retries() {
         "down.yml",
         "- hosts: all\n  gather_facts: false\n  tasks:\n    - uri: {url: \"http://localhost:18080/health.json\"}\n      register: r\n      until: r.status == 200\n      retries: 1\n      delay: 1\n",
     );
-    let run = tend(&dir, &down, &inv, &[]);
+    let run = dir.run_playbook(&down, &inv, &[]);
     assert_eq!(run.failed(HOST), 1, "{}", run.stdout);
     assert!(
         run.stdout.contains(
@@ -358,7 +340,7 @@ fn uri_checks_a_service_from_the_host_with_until_and_retries() {
         run.stdout
     );
     // Under --check, uri is skipped, as in Ansible.
-    let check = tend(&dir, &wrong, &inv, &["--check"]);
+    let check = dir.run_playbook(&wrong, &inv, &["--check"]);
     check.assert_ok();
     assert_eq!(
         check.recap(HOST)[4],
@@ -387,7 +369,7 @@ fn wait_for_ports_and_paths() {
         ),
     );
     let dir = Dir::new("wait-for");
-    let inv = inventory(&lab, &dir);
+    let inv = dir.single_host_inventory(&lab, HOST);
     let pb = dir.write(
         "site.yml",
         format!(
@@ -407,7 +389,7 @@ fn wait_for_ports_and_paths() {
 "#
         ),
     );
-    let run = tend(&dir, &pb, &inv, &[]);
+    let run = dir.run_playbook(&pb, &inv, &[]);
     run.assert_ok();
     assert_eq!(run.recap(HOST)[..4], [8, 2, 0, 0], "{}", run.stdout);
     // A port that never opens: Ansible's timeout message.
@@ -415,7 +397,7 @@ fn wait_for_ports_and_paths() {
         "never.yml",
         "- hosts: all\n  gather_facts: false\n  tasks:\n    - wait_for: {port: 18099, timeout: 2}\n",
     );
-    let run = tend(&dir, &never, &inv, &[]);
+    let run = dir.run_playbook(&never, &inv, &[]);
     assert_eq!(run.failed(HOST), 1, "{}", run.stdout);
     assert!(
         run.stdout
@@ -423,7 +405,7 @@ fn wait_for_ports_and_paths() {
         "{}",
         run.stdout
     );
-    let check = tend(&dir, &never, &inv, &["--check"]);
+    let check = dir.run_playbook(&never, &inv, &["--check"]);
     check.assert_ok();
     assert_eq!(
         check.recap(HOST)[4],
@@ -471,7 +453,7 @@ fn unarchive_drift_timeline() {
     };
     let dir = Dir::new("unarchive");
     make_archive(&dir);
-    let inv = inventory(&lab, &dir);
+    let inv = dir.single_host_inventory(&lab, HOST);
     let dest = format!("/srv/tend-lab-unarchive-{}", std::process::id());
     let pb = dir.write(
         "site.yml",
@@ -495,17 +477,17 @@ fn unarchive_drift_timeline() {
             "1.4.2\n[app]\nport = 8080\nrun.sh\ntester 750 app\ntester 750 app/run.sh\ntester 640 app/conf.d/app.ini\n"
         );
     };
-    let first = tend(&dir, &pb, &inv, &[]);
+    let first = dir.run_playbook(&pb, &inv, &[]);
     first.assert_ok();
     assert_eq!(first.changed(HOST), 2, "{}", first.stdout);
     check_tree();
-    let second = tend(&dir, &pb, &inv, &[]);
+    let second = dir.run_playbook(&pb, &inv, &[]);
     second.assert_ok();
     assert_eq!(second.changed(HOST), 0, "{}", second.stdout);
 
     // Drift: a file deleted by hand.
     lab.ssh_ok(HOST, &format!("rm {dest}/app/conf.d/app.ini"));
-    let check = tend(&dir, &pb, &inv, &["--check", "--diff"]);
+    let check = dir.run_playbook(&pb, &inv, &["--check", "--diff"]);
     check.assert_ok();
     assert_eq!(check.changed(HOST), 1, "{}", check.stdout);
     assert!(
@@ -519,11 +501,11 @@ fn unarchive_drift_timeline() {
         1,
         "--check left the host alone"
     );
-    let fix = tend(&dir, &pb, &inv, &[]);
+    let fix = dir.run_playbook(&pb, &inv, &[]);
     fix.assert_ok();
     assert_eq!(fix.changed(HOST), 1, "{}", fix.stdout);
     check_tree();
-    let last = tend(&dir, &pb, &inv, &[]);
+    let last = dir.run_playbook(&pb, &inv, &[]);
     last.assert_ok();
     assert_eq!(last.changed(HOST), 0, "{}", last.stdout);
     lab.ssh_ok(HOST, &format!("rm -rf {dest}"));
@@ -612,7 +594,7 @@ fn uri_through_curl_follows_redirects_and_posts_json() {
 "#
         ),
     );
-    let run = tend(&dir, &pb, &inv, &[]);
+    let run = dir.run_playbook(&pb, &inv, &[]);
     run.assert_ok();
     assert_eq!(run.recap("localhost")[..4], [7, 0, 0, 0], "{}", run.stdout);
 }

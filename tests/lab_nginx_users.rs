@@ -7,31 +7,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::Run;
-use common::lab::{self, Dir, Lab};
+use common::lab::{self, Dir};
 
 const HOST: &str = "h11";
-
-fn inventory(lab: &Lab, dir: &Dir) -> PathBuf {
-    dir.write(
-        "inventory.ini",
-        format!("{}\n", lab.host(HOST, HOST).line()),
-    )
-}
-
-fn tend(dir: &Dir, playbook: &Path, inventory: &Path, extra: &[&str]) -> Run {
-    let mut args = vec![
-        "run",
-        playbook.to_str().unwrap(),
-        "-i",
-        inventory.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    dir.tend(args)
-}
 
 /// `curl` from this machine until `want` is in the answer (nginx applies a
 /// reload a few ms after `systemctl reload` returns) or a second passes.
@@ -101,11 +82,11 @@ fn nginx_site_serves_corrects_drift_and_refuses_a_broken_config() {
          systemd-run --unit tend-lab-backend python3 -m http.server 8091 --bind 127.0.0.1 --directory /srv/tend-backend >/dev/null",
     );
     let dir = Dir::new("nginx-site");
-    let inv = inventory(&lab, &dir);
+    let inv = dir.single_host_inventory(&lab, HOST);
     let good = site_playbook(&dir, "good.yml", &address, "[]");
     let url = format!("http://{address}/");
 
-    let first = tend(&dir, &good, &inv, &["--diff"]);
+    let first = dir.run_playbook(&good, &inv, &["--diff"]);
     first.assert_ok();
     assert_eq!(first.changed(HOST), 1, "{}", first.stdout);
     assert!(
@@ -121,7 +102,7 @@ fn nginx_site_serves_corrects_drift_and_refuses_a_broken_config() {
     assert!(curl_until(&url, "backend says hi").contains("backend says hi"));
     assert_eq!(curl_until(&format!("{url}health"), "site ok"), "site ok\n");
 
-    let second = tend(&dir, &good, &inv, &[]);
+    let second = dir.run_playbook(&good, &inv, &[]);
     second.assert_ok();
     assert_eq!(second.changed(HOST), 0, "{}", second.stdout);
 
@@ -130,7 +111,7 @@ fn nginx_site_serves_corrects_drift_and_refuses_a_broken_config() {
         HOST,
         &format!("sed -i 's/keepalive 4;/keepalive 9;/' {SITE}"),
     );
-    let check = tend(&dir, &good, &inv, &["--check", "--diff"]);
+    let check = dir.run_playbook(&good, &inv, &["--check", "--diff"]);
     check.assert_ok();
     assert_eq!(check.changed(HOST), 1, "{}", check.stdout);
     assert!(
@@ -147,7 +128,7 @@ fn nginx_site_serves_corrects_drift_and_refuses_a_broken_config() {
         lab.ssh_ok(HOST, &format!("grep -c 'keepalive 9;' {SITE}")),
         "1\n"
     );
-    let fix = tend(&dir, &good, &inv, &[]);
+    let fix = dir.run_playbook(&good, &inv, &[]);
     fix.assert_ok();
     assert_eq!(fix.changed(HOST), 1, "{}", fix.stdout);
     assert_eq!(
@@ -162,7 +143,7 @@ fn nginx_site_serves_corrects_drift_and_refuses_a_broken_config() {
         &format!("sha1sum {SITE}; readlink {LINK}; ls -A /etc/nginx/sites-available"),
     );
     let broken = site_playbook(&dir, "broken.yml", &address, r#"["listen notaport;"]"#);
-    let refused = tend(&dir, &broken, &inv, &[]);
+    let refused = dir.run_playbook(&broken, &inv, &[]);
     assert_eq!(refused.code, 2, "{}\n{}", refused.stdout, refused.stderr);
     assert_eq!(refused.failed(HOST), 1, "{}", refused.stdout);
     assert!(
@@ -183,13 +164,13 @@ fn nginx_site_serves_corrects_drift_and_refuses_a_broken_config() {
     assert!(curl_until(&url, "backend says hi").contains("backend says hi"));
 
     // Disabled: the link goes and the default site answers again.
-    let off = tend(&dir, &good, &inv, &["-e", "site_enabled=false", "--diff"]);
+    let off = dir.run_playbook(&good, &inv, &["-e", "site_enabled=false", "--diff"]);
     off.assert_ok();
     assert_eq!(off.changed(HOST), 1, "{}", off.stdout);
     assert!(off.stdout.contains("+enabled: false"), "{}", off.stdout);
     assert_eq!(lab.ssh(HOST, &format!("test -L {LINK}")).code, 1);
     assert!(!curl_until(&url, "Welcome to nginx").contains("backend says hi"));
-    let again = tend(&dir, &good, &inv, &["-e", "site_enabled=false"]);
+    let again = dir.run_playbook(&good, &inv, &["-e", "site_enabled=false"]);
     assert_eq!(again.changed(HOST), 0, "{}", again.stdout);
 
     // Absent: file and link gone, once.
@@ -197,8 +178,8 @@ fn nginx_site_serves_corrects_drift_and_refuses_a_broken_config() {
         "absent.yml",
         "- hosts: all\n  gather_facts: false\n  tasks:\n    - nginx_site: {name: tend-lab, state: absent}\n",
     );
-    tend(&dir, &good, &inv, &[]).assert_ok();
-    let removed = tend(&dir, &gone, &inv, &[]);
+    dir.run_playbook(&good, &inv, &[]).assert_ok();
+    let removed = dir.run_playbook(&gone, &inv, &[]);
     removed.assert_ok();
     assert_eq!(removed.changed(HOST), 1, "{}", removed.stdout);
     assert_eq!(
@@ -206,7 +187,7 @@ fn nginx_site_serves_corrects_drift_and_refuses_a_broken_config() {
             .code,
         1
     );
-    let removed_again = tend(&dir, &gone, &inv, &[]);
+    let removed_again = dir.run_playbook(&gone, &inv, &[]);
     assert_eq!(removed_again.changed(HOST), 0, "{}", removed_again.stdout);
 
     lab.ssh_ok(
@@ -229,7 +210,7 @@ fn users_and_groups_converge_and_come_back_after_drift() {
         "userdel -r tendlab-svc 2>/dev/null; groupdel tendlab-ops 2>/dev/null; groupdel tendlab-dev 2>/dev/null; rm -rf /srv/tendlab-svc; true",
     );
     let dir = Dir::new("users");
-    let inv = inventory(&lab, &dir);
+    let inv = dir.single_host_inventory(&lab, HOST);
     let site = dir.write(
         "users.yml",
         format!(
@@ -257,7 +238,7 @@ fn users_and_groups_converge_and_come_back_after_drift() {
 "#
         ),
     );
-    let first = tend(&dir, &site, &inv, &["--diff"]);
+    let first = dir.run_playbook(&site, &inv, &["--diff"]);
     first.assert_ok();
     assert_eq!(first.changed(HOST), 3, "{}", first.stdout);
     let facts = lab.ssh_ok(
@@ -278,7 +259,7 @@ fn users_and_groups_converge_and_come_back_after_drift() {
         .unwrap();
     assert!(uid < 1000, "a system user: {uid}");
 
-    let second = tend(&dir, &site, &inv, &[]);
+    let second = dir.run_playbook(&site, &inv, &[]);
     second.assert_ok();
     assert_eq!(second.changed(HOST), 0, "{}", second.stdout);
 
@@ -287,7 +268,7 @@ fn users_and_groups_converge_and_come_back_after_drift() {
         HOST,
         "usermod -s /bin/sh -L tendlab-svc && groupmod -g 4712 tendlab-ops && gpasswd -d tendlab-svc tendlab-dev >/dev/null",
     );
-    let check = tend(&dir, &site, &inv, &["--check", "--diff"]);
+    let check = dir.run_playbook(&site, &inv, &["--check", "--diff"]);
     check.assert_ok();
     assert_eq!(check.changed(HOST), 2, "{}", check.stdout);
     for line in [
@@ -304,7 +285,7 @@ fn users_and_groups_converge_and_come_back_after_drift() {
         lab.ssh_ok(HOST, "getent passwd tendlab-svc | cut -d: -f7"),
         "/bin/sh\n"
     );
-    let fix = tend(&dir, &site, &inv, &["--diff"]);
+    let fix = dir.run_playbook(&site, &inv, &["--diff"]);
     fix.assert_ok();
     assert_eq!(fix.changed(HOST), 2, "{}", fix.stdout);
     assert_eq!(
@@ -331,13 +312,13 @@ fn users_and_groups_converge_and_come_back_after_drift() {
         "- hosts: all\n  gather_facts: false\n  tasks:\n    - user: {name: tendlab-svc, state: absent, remove: true}\n    \
          - group: {name: tendlab-ops, state: absent}\n    - group: {name: tendlab-dev, state: absent}\n",
     );
-    let removed = tend(&dir, &absent, &inv, &[]);
+    let removed = dir.run_playbook(&absent, &inv, &[]);
     removed.assert_ok();
     assert_eq!(removed.changed(HOST), 3, "{}", removed.stdout);
     assert_eq!(
         lab.ssh(HOST, "getent passwd tendlab-svc || getent group tendlab-ops || getent group tendlab-dev || test -e /srv/tendlab-svc").code,
         1
     );
-    let again = tend(&dir, &absent, &inv, &[]);
+    let again = dir.run_playbook(&absent, &inv, &[]);
     assert_eq!(again.changed(HOST), 0, "{}", again.stdout);
 }

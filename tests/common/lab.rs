@@ -384,6 +384,27 @@ impl Dir {
         path
     }
 
+    /// `tend run PLAYBOOK -i INVENTORY EXTRA...` (see `tend`).
+    pub fn run_playbook(&self, playbook: &Path, inventory: &Path, extra: &[&str]) -> Run {
+        let mut args = vec![
+            "run",
+            playbook.to_str().expect("UTF-8 path"),
+            "-i",
+            inventory.to_str().expect("UTF-8 path"),
+        ];
+        args.extend_from_slice(extra);
+        self.tend(args)
+    }
+
+    /// An inventory of lab host `host` alone (see `Lab::host`), written
+    /// here as `inventory.ini`.
+    pub fn single_host_inventory(&self, lab: &Lab, host: &str) -> PathBuf {
+        self.write(
+            "inventory.ini",
+            format!("{}\n", lab.host(host, host).line()),
+        )
+    }
+
     /// Runs `tend` with this directory as the working directory and `home/`
     /// as `$HOME`, with no ssh-agent and no `ANSIBLE_*` settings, so that
     /// nothing of the machine's own SSH setup leaks in.
