@@ -7,6 +7,8 @@ use minijinja::value::{Kwargs, Value as MjValue, ValueKind};
 use minijinja::{Error, ErrorKind};
 use serde_json::{Map, Number, Value as Json};
 
+use super::{OMIT_PLACEHOLDER, omit};
+
 /// A plain conversion, no templating.
 pub(crate) fn json_to_mj(v: &Json) -> MjValue {
     match v {
@@ -37,6 +39,7 @@ pub(crate) fn number_to_mj(n: &Number) -> MjValue {
 pub(crate) fn mj_to_json(v: &MjValue) -> Result<Json, Error> {
     Ok(match v.kind() {
         ValueKind::Undefined => return Err(undefined_error(v)),
+        _ if omit::is_omit(v) => Json::String(OMIT_PLACEHOLDER.to_string()),
         ValueKind::None => Json::Null,
         ValueKind::Bool => Json::Bool(v.is_true()),
         ValueKind::Number => number_to_json(v),
@@ -47,7 +50,9 @@ pub(crate) fn mj_to_json(v: &MjValue) -> Result<Json, Error> {
         ValueKind::Seq | ValueKind::Iterable => {
             let mut out = Vec::new();
             for item in v.try_iter()? {
-                out.push(mj_to_json(&item)?);
+                if !omit::is_omit(&item) {
+                    out.push(mj_to_json(&item)?);
+                }
             }
             Json::Array(out)
         }
@@ -55,6 +60,9 @@ pub(crate) fn mj_to_json(v: &MjValue) -> Result<Json, Error> {
             let mut out = Map::new();
             for key in v.try_iter()? {
                 let item = v.get_item(&key)?;
+                if omit::is_omit(&item) {
+                    continue;
+                }
                 let key = match key.as_str() {
                     Some(s) => s.to_string(),
                     None => key.to_string(),
@@ -179,4 +187,35 @@ pub(crate) fn as_text(what: &str, v: &MjValue) -> Result<String, Error> {
         ValueKind::None | ValueKind::Number | ValueKind::Bool => Ok(v.to_string()),
         _ => Err(op_err(what, format!("expected a string, got {}", v.kind()))),
     }
+}
+
+/// Whether `v` is the undefined value of an inline `if` without `else`
+/// (minijinja's "silent" undefined), which prints as nothing where any other
+/// undefined value is an error. minijinja does not expose the difference, but
+/// only the silent kind survives a truth test in strict mode.
+pub(crate) fn is_silent_undefined(v: &MjValue) -> bool {
+    use std::cell::RefCell;
+    use std::sync::LazyLock;
+
+    use minijinja::{Environment, UndefinedBehavior};
+
+    thread_local! {
+        static PROBED: RefCell<MjValue> = const { RefCell::new(MjValue::UNDEFINED) };
+    }
+    static STRICT: LazyLock<Environment<'static>> = LazyLock::new(|| {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.add_function("probed", || PROBED.with(|p| p.borrow().clone()));
+        env
+    });
+    if !v.is_undefined() {
+        return false;
+    }
+    PROBED.with(|p| *p.borrow_mut() = v.clone());
+    let silent = STRICT
+        .compile_expression("not probed()")
+        .and_then(|expr| expr.eval(()))
+        .is_ok();
+    PROBED.with(|p| *p.borrow_mut() = MjValue::UNDEFINED);
+    silent
 }

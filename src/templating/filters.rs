@@ -251,6 +251,9 @@ fn ternary(
 
 /// The Python type name Ansible would show.
 fn type_debug(value: &MjValue) -> &'static str {
+    if super::omit::is_omit(value) {
+        return "_OmitType";
+    }
     match value.kind() {
         ValueKind::Undefined => "AnsibleUndefined",
         ValueKind::None => "NoneType",

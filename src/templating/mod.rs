@@ -29,6 +29,7 @@ mod filters_url;
 mod header;
 mod lazy;
 mod lookups;
+mod omit;
 mod percent;
 mod pyjson;
 mod render;
@@ -66,7 +67,7 @@ pub use template_vars::{TemplateSource, with_template_vars};
 pub use vars::{HostVars, HostVarsFn, Vars};
 
 use context::Ctx;
-use convert::{bool_word, find_undefined, mj_to_json, undefined_error};
+use convert::{bool_word, find_undefined, is_silent_undefined, mj_to_json, undefined_error};
 use header::TemplateOptions;
 
 /// The values the engine exchanges with templates.
@@ -124,7 +125,7 @@ impl Templar {
         env.set_auto_escape_callback(|_| AutoEscape::None);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         env.set_formatter(format_value);
-        env.add_global("omit", OMIT_PLACEHOLDER);
+        env.add_global("omit", omit::omit());
         filters::register(&mut env);
         tests::register(&mut env);
         lookups::register(&mut env);
@@ -356,6 +357,10 @@ fn format_value(
     value: &MjValue,
 ) -> Result<(), minijinja::Error> {
     if let Some(undefined) = find_undefined(value) {
+        // `{{ 'x' if cond }}` with a false cond prints nothing, as in Jinja2.
+        if value.is_undefined() && is_silent_undefined(value) {
+            return Ok(());
+        }
         return Err(undefined_error(&undefined));
     }
     if value.is_none() {

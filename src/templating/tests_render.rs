@@ -349,3 +349,25 @@ fn templar_can_be_shared_between_threads() {
     assert_send_sync::<Templar>();
     assert_send_sync::<Vars>();
 }
+
+#[test]
+fn omit_is_a_value_of_its_own_dropped_inside_results() {
+    let t = Templar::new();
+    let v = Vars::new();
+    assert_eq!(t.eval("omit is string", &v).unwrap(), json!(false));
+    assert_eq!(t.eval("omit | type_debug", &v).unwrap(), json!("_OmitType"));
+    assert_eq!(t.eval("{'k': omit, 'j': 1}", &v).unwrap(), json!({"j": 1}));
+    assert_eq!(t.eval("[1, omit]", &v).unwrap(), json!([1]));
+    assert_eq!(t.eval("[1, omit] | length", &v).unwrap(), json!(2));
+}
+
+#[test]
+fn an_inline_if_without_else_prints_nothing_but_an_undefined_variable_fails() {
+    let t = Templar::new();
+    let v = vars(json!({"c": false}));
+    assert_eq!(t.render_str("a{{ 'x' if c }}b", &v).unwrap(), "ab");
+    assert_eq!(t.eval("('x' if c) is defined", &v).unwrap(), json!(false));
+    let err = t.render_str("a{{ nope }}b", &v).unwrap_err();
+    assert_eq!(err.undefined.as_deref(), Some("nope"));
+    assert!(t.render_str("a{{ ('x' if c).y }}b", &v).is_err());
+}
