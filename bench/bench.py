@@ -255,12 +255,7 @@ def run(args):
         lab_down()
         table = scale.run(argparse.Namespace(counts=args.scale, tools=args.tools,
                                              peer_max=args.peer_max))
-        report += (
-            "\n## Scale\n\n"
-            "One lab host answers SSH on many addresses, each inventory host working in its\n"
-            "own directory (bench/scale.yml, 40 file tasks). Converged time against host\n"
-            "count: bench/scale.png.\n\n" + table
-        )
+        report += scale.section(table, None)
     print(report)
     if args.write:
         (ROOT / "BENCHMARKS.md").write_text(report)
@@ -355,7 +350,7 @@ def main():
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--tools", default=",".join(TOOLS))
     p.add_argument("--write", action="store_true", help="write BENCHMARKS.md")
-    p.add_argument("--scale", default="100,500,1000",
+    p.add_argument("--scale", default="10,100,500,1000",
                    help="host counts of the scale run ('' to skip it)")
     p.add_argument("--peer-max", type=int, default=10,
                    help="the most hosts the peers run in the scale run")

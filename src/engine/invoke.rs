@@ -226,8 +226,22 @@ impl HostRun<'_, '_> {
         if !read_only {
             self.prefetch.invalidate();
         }
-        for step in &plan.steps {
-            match run_step(&target, step) {
+        // The last step carries the probe that verifies it (and the probes
+        // of the tasks ahead): one round trip for the change and its proof.
+        let verify_probe = prepared.probe().filter(|_| prepared.verify());
+        let mut verified: Option<Observed> = None;
+        for (i, step) in plan.steps.iter().enumerate() {
+            let last = i + 1 == plan.steps.len();
+            let ran = match &verify_probe {
+                Some(probe) if last && !step.fresh_connection => self
+                    .step_then_observe(task, &target, step, probe)
+                    .map(|(out, observed)| {
+                        verified = observed;
+                        out
+                    }),
+                _ => run_step(&target, step),
+            };
+            match ran {
                 Ok(out) if step.check_rc && out.rc != 0 => {
                     return self.check_mode_failure(forced, step_failed(&out));
                 }
@@ -251,8 +265,11 @@ impl HostRun<'_, '_> {
             return ok_outcome(Plan { result, ..plan }, diff);
         }
         if prepared.verify() {
-            let again = observe(prepared.as_ref())
-                .and_then(|o| prepared.plan(o.as_ref()).map_err(|e| e.msg));
+            let again = match verified {
+                Some(o) => Ok(Some(o)),
+                None => observe(prepared.as_ref()),
+            }
+            .and_then(|o| prepared.plan(o.as_ref()).map_err(|e| e.msg));
             match again {
                 Ok(p) if p.changed => {
                     return Outcome::failed(format!(

@@ -4,13 +4,17 @@
 //! channel, and keeps the answers. An answer is used only while nothing has
 //! changed on the host since it was taken: every step that runs clears the
 //! cache, so a task is always planned against the state as it is.
+//!
+//! A change costs one round trip too: the last step of a task is sent with
+//! the task's own probe (which proves the change took) and the probes of
+//! the tasks after it, all run after the step, so their answers are fresh.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine;
-use tend_modules::Observed;
+use tend_modules::{Observed, Step, StepOutput};
 
 use super::host::HostRun;
 use super::invoke::Target;
@@ -98,6 +102,51 @@ impl HostRun<'_, '_> {
             self.prefetch.cache.insert((key.clone(), s), o);
         }
         Ok(first)
+    }
+
+    /// Runs `step` (the last of `task`'s change), then, if it succeeded,
+    /// `verify` (the task's probe) and the probes of the tasks after it, in
+    /// one round trip. Returns the step's output and what `verify` printed;
+    /// `None` when the host's answer could not be split (the caller then
+    /// probes on its own).
+    pub(super) fn step_then_observe(
+        &mut self,
+        task: &Task,
+        target: &Target,
+        step: &Step,
+        verify: &str,
+    ) -> Result<(StepOutput, Option<Observed>), String> {
+        let key = target_key(target);
+        let mut scripts = vec![verify.to_string()];
+        if Arc::ptr_eq(&target.transport, &self.mem.transport) {
+            for ahead in self.probes_ahead(task, &key) {
+                if !scripts.contains(&ahead) {
+                    scripts.push(ahead);
+                }
+            }
+        }
+        let nonce = nonce();
+        let script = step_then_batch(&step.script, &scripts, &nonce);
+        let out = target.exec(&script, step.stdin.as_deref())?;
+        let Some((stdout, rc, rest)) = split_step(&out.stdout, &nonce) else {
+            return Ok((out, None));
+        };
+        let step_out = StepOutput {
+            rc,
+            stdout: stdout.to_vec(),
+            stderr: out.stderr,
+        };
+        if rc != 0 {
+            return Ok((step_out, None));
+        }
+        let Some(answers) = split_batch(rest, scripts.len(), &nonce) else {
+            return Ok((step_out, None));
+        };
+        let first = answers[0].clone();
+        for (s, o) in scripts.into_iter().zip(answers) {
+            self.prefetch.cache.insert((key.clone(), s), o);
+        }
+        Ok((step_out, Some(first)))
     }
 
     /// Probe scripts of the tasks after `task` that can be prepared now
@@ -210,6 +259,29 @@ fn batch_script(scripts: &[String], nonce: &str) -> String {
     s
 }
 
+/// A step, then (only if it succeeded) a batch of probes. The step keeps its
+/// stdin and its stderr; its stdout and exit code are framed.
+fn step_then_batch(step: &str, probes: &[String], nonce: &str) -> String {
+    format!(
+        "(\n{step}\n)\n__tend_step_rc=$?\nprintf '\\n%s %s\\n' '__TEND_{nonce}_STEP' \"$__tend_step_rc\"\n[ \"$__tend_step_rc\" -eq 0 ] || exit \"$__tend_step_rc\"\n{}",
+        batch_script(probes, nonce)
+    )
+}
+
+/// The step's stdout and exit code, and the rest of the output (the batch).
+fn split_step<'o>(out: &'o [u8], nonce: &str) -> Option<(&'o [u8], i32, &'o [u8])> {
+    let mark = format!("\n__TEND_{nonce}_STEP ");
+    let at = find(out, mark.as_bytes())?;
+    let tail = &out[at + mark.len()..];
+    let line_end = find(tail, b"\n")?;
+    let rc = std::str::from_utf8(&tail[..line_end])
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some((&out[..at], rc, &tail[line_end + 1..]))
+}
+
 /// Splits a batch's stdout back into one observation per probe.
 fn split_batch(out: &[u8], count: usize, nonce: &str) -> Option<Vec<Observed>> {
     let mut answers = Vec::with_capacity(count);
@@ -273,6 +345,42 @@ mod tests {
         assert_eq!(answers[1].stderr, b"oops\n");
         assert_eq!(answers[2].stdout, b"__TEND_fake_0_OUT\n");
         assert_eq!((answers[3].stdout.as_slice(), answers[3].rc), (&b""[..], 0));
+    }
+
+    #[test]
+    fn a_step_keeps_its_output_and_the_probes_after_it_see_its_change() {
+        let dir = std::env::temp_dir().join(format!("tend-step-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let file = dir.join("f");
+        let step = format!(
+            "mkdir -p {d} && printf changed > {f} && printf 'no newline'",
+            d = dir.display(),
+            f = file.display()
+        );
+        let probes = vec![
+            format!("cat {}", file.display()),
+            "read x; echo \"[$x]\"".into(),
+        ];
+        let out = run(&step_then_batch(&step, &probes, "n1"));
+        let (stdout, rc, rest) = split_step(&out, "n1").expect("splits");
+        assert_eq!((stdout, rc), (&b"no newline"[..], 0));
+        let answers = split_batch(rest, 2, "n1").expect("splits");
+        assert_eq!(answers[0].stdout, b"changed");
+        // Probes never read the step's stdin.
+        assert_eq!(answers[1].stdout, b"[]\n");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_failed_step_runs_no_probe() {
+        let out = run(&step_then_batch(
+            "echo partial; exit 7",
+            &["echo probe".into()],
+            "n2",
+        ));
+        let (stdout, rc, rest) = split_step(&out, "n2").expect("splits");
+        assert_eq!((stdout, rc), (&b"partial\n"[..], 7));
+        assert!(rest.is_empty());
     }
 
     #[test]
