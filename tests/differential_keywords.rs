@@ -1,10 +1,11 @@
 //! Differential tests of keywords that shape a run: handlers
 //! (force_handlers, a role's handler notified twice), tags through roles,
 //! includes and imported playbooks, roles as tasks (include_role,
-//! import_role), include_vars, and plays ended by a failure. Each playbook
-//! under tests/compat runs under ansible-playbook (the oracle,
-//! tests/oracle/mod.rs) and under tend; stats, exit codes and files must be
-//! the same.
+//! import_role), include_vars, plays ended by a failure, failures a rescue
+//! catches under max_fail_percentage and any_errors_fatal, and a templated
+//! serial. Each playbook under tests/compat runs under ansible-playbook (the
+//! oracle, tests/oracle/mod.rs) and under tend; stats, exit codes and files
+//! must be the same.
 
 mod common;
 mod oracle;
@@ -106,5 +107,51 @@ fn serial_with_max_fail_percentage_0_lets_the_batch_finish_the_task() {
     Case::new("tests/compat/serial_threshold.yml", FLEET)
         .rounds(&[&[]])
         .repeat(30)
+        .assert_same();
+}
+
+/// serial 1 with max_fail_percentage 0: a failure that a rescue catches
+/// does not count against the threshold, so the rescue runs and the rest
+/// of the play, every later batch and the next play (it did not: the play
+/// ended before the rescue and the run still succeeded).
+#[test]
+fn a_rescued_failure_does_not_count_against_max_fail_percentage() {
+    Case::new("tests/compat/rescue_threshold.yml", FLEET)
+        .rounds(&[&[]])
+        .repeat(5)
+        .assert_same();
+}
+
+/// A rescue that ends in `fail:` counts against max_fail_percentage 0:
+/// the run ends after it, failed. A failure an `always` catches is not
+/// counted when it happens, so its batch and the run go on.
+#[test]
+fn a_rescue_that_fails_breaks_max_fail_percentage() {
+    Case::new("tests/compat/rescue_fails_threshold.yml", FLEET)
+        .rounds(&[&[]])
+        .repeat(5)
+        .assert_same();
+}
+
+/// any_errors_fatal with a failure that a rescue catches: every host of the
+/// batch runs the rescue and the always, and goes on; the others sit out
+/// the next play, and the run fails.
+#[test]
+fn any_errors_fatal_sends_every_host_to_the_rescue() {
+    Case::new("tests/compat/fatal_rescue.yml", FLEET)
+        .rounds(&[&[]])
+        .repeat(5)
+        .assert_same();
+}
+
+/// A templated serial is rendered with the play's vars and the extra vars.
+#[test]
+fn a_templated_serial_is_rendered_when_the_play_starts() {
+    Case::new("tests/compat/serial_template.yml", FLEET)
+        .rounds(&[
+            &[],
+            &["-e", "goapp_serial=2"],
+            &["-e", "goapp_serial=40%", "-e", "rest=3"],
+        ])
         .assert_same();
 }

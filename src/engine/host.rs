@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::failures::{HostFailures, Marked};
 use super::outcome::{Map, Outcome, Status};
 use super::play::{Event, PlayCtx, SitePath};
 use super::prefetch::Prefetch;
@@ -28,6 +29,8 @@ pub struct HostMemory {
     /// Unreachable hosts are left alone for the rest of the run.
     pub unreachable: bool,
     pub failed: bool,
+    /// Failed by another host's `any_errors_fatal` (see failures.rs).
+    pub marked: Marked,
 }
 
 /// How a walk through a list of items ended.
@@ -65,6 +68,8 @@ pub struct HostRun<'a, 'p> {
     pub prefetch: Prefetch,
     /// The play's tasks in order (not handlers), for fetching probes ahead.
     pub upcoming: Vec<(&'p Task, Scope)>,
+    /// How this host's failures reach the batch, and others' reach it.
+    pub fail: HostFailures,
 }
 
 impl<'a, 'p> HostRun<'a, 'p> {
@@ -80,6 +85,7 @@ impl<'a, 'p> HostRun<'a, 'p> {
             vars_files: Arc::new(Map::new()),
             prefetch: Prefetch::default(),
             upcoming: Vec::new(),
+            fail: HostFailures::default(),
         }
     }
 
@@ -110,9 +116,10 @@ impl<'a, 'p> HostRun<'a, 'p> {
                 } else {
                     self.mem.failed = true;
                 }
-                if self.ctx.note_failure() {
-                    self.ctx.abort_at(&vec![0]);
-                }
+                self.failed_at(&scope.keywords, &vec![0], true);
+                return;
+            }
+            if self.fatal_after(&scope.keywords, &vec![0]) {
                 return;
             }
         }
@@ -134,6 +141,11 @@ impl<'a, 'p> HostRun<'a, 'p> {
                 break;
             }
             self.flush_handlers(vec![section + 1]);
+        }
+        // Ansible holds a host that another host's any_errors_fatal failed
+        // as failed, even if it rescued and went on.
+        if self.mem.marked == Marked::Yes {
+            self.mem.failed = true;
         }
     }
 
@@ -206,14 +218,26 @@ impl<'a, 'p> HostRun<'a, 'p> {
             keywords: block.keywords.inherit(&scope.keywords),
             role: block.role.clone().or_else(|| scope.role.clone()),
         };
+        // Whether a failure in the block, then in the rescue, is caught
+        // here: Ansible counts it against max_fail_percentage only if not.
+        let in_block = usize::from(!block.rescue.is_empty() || !block.always.is_empty());
+        let in_rescue = usize::from(!block.always.is_empty());
         path.push(0);
+        self.fail.catchers += in_block;
         let mut flow = self.run_items(&block.block, path, &inner);
+        self.fail.catchers -= in_block;
         path.pop();
         if flow == Flow::Failed && !block.rescue.is_empty() {
-            self.mem.stats.rescue();
+            // A failure another host's any_errors_fatal caused is no
+            // failure of this host's, and its rescue counts nothing.
+            if !self.fail.quiet {
+                self.mem.stats.rescue();
+            }
             self.mem.failed = false;
             path.push(1);
+            self.fail.catchers += in_rescue;
             flow = self.run_items(&block.rescue, path, &inner);
+            self.fail.catchers -= in_rescue;
             path.pop();
         }
         if !block.always.is_empty() && flow != Flow::Stop {
@@ -266,6 +290,11 @@ impl<'a, 'p> HostRun<'a, 'p> {
             // at an earlier task while this host waited for the others.
             if ctx.aborted_before(path) {
                 return Flow::Stop;
+            }
+            // Or another host failed a task under any_errors_fatal that
+            // this host did not run (it was elsewhere in the play).
+            if self.take_fatal(path) {
+                return Flow::Failed;
             }
             self.run_task(task, &keywords, scope, path)
         };
@@ -330,17 +359,15 @@ impl<'a, 'p> HostRun<'a, 'p> {
         }
         if unreachable {
             self.mem.unreachable = true;
+            self.failed_at(keywords, &path, false);
             return Flow::Stop;
         }
         if failed {
             self.mem.failed = true;
-            if keywords
-                .any_errors_fatal
-                .unwrap_or(self.ctx.play.any_errors_fatal)
-                || self.ctx.note_failure()
-            {
-                self.ctx.abort_at(&path);
-            }
+            self.failed_at(keywords, &path, true);
+            return Flow::Failed;
+        }
+        if self.fatal_after(keywords, &path) {
             return Flow::Failed;
         }
         match meta.as_deref() {

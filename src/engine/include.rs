@@ -38,6 +38,10 @@ impl HostRun<'_, '_> {
         let header = format!("TASK [{}]", self.task_title(task, scope));
         let ctx = self.ctx;
         let slot = ctx.lockstep.enter(self.index, path);
+        // Another host failed an earlier task under any_errors_fatal.
+        if self.take_fatal(path) {
+            return Flow::Failed;
+        }
         // With a loop, the file is included once per item, with the loop
         // variable set for its tasks.
         let loop_sets: Vec<Option<Map>> = match &kw.loop_items {

@@ -1,8 +1,10 @@
 //! The engine: runs a loaded playbook against an inventory, host by host in
 //! parallel, task by task, and reports what happened.
 
+mod batches;
 mod controller;
 mod facts;
+mod failures;
 mod host;
 mod hostvars;
 mod include;

@@ -10,6 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
+use super::batches::{BatchInput, batches};
+use super::failures::{BatchFailures, Marked};
 use super::host::{HostMemory, HostRun};
 use super::hostvars::HostvarsTable;
 use super::lockstep::Lockstep;
@@ -18,7 +20,7 @@ use super::outcome::{Map, Outcome};
 use super::run_once::RunOnce;
 use crate::error::Error;
 use crate::inventory::Inventory;
-use crate::playbook::{Item, Play, RoleScope, Serial};
+use crate::playbook::{Item, Play, RoleScope};
 use crate::report::Reporter;
 use crate::templating::Templar;
 use crate::transport::{Local, Transport};
@@ -71,8 +73,7 @@ pub struct PlayCtx<'p> {
     /// The task where the play ended (the earliest, if several hosts
     /// ended it at once).
     aborted_at: Mutex<Option<SitePath>>,
-    failures: std::sync::atomic::AtomicUsize,
-    batch_size: usize,
+    pub failures: BatchFailures,
     pub run_once: RunOnce,
     pub lockstep: Lockstep,
     includes: Mutex<HashMap<PathBuf, Arc<Vec<Item>>>>,
@@ -100,15 +101,6 @@ impl PlayCtx<'_> {
         }
         let at = self.aborted_at.lock().unwrap_or_else(|e| e.into_inner());
         at.as_ref().is_none_or(|a| a < path)
-    }
-
-    /// Counts a failed host of the batch; true when that breaks the play's
-    /// `max_fail_percentage`, so the play stops after the current task.
-    pub fn note_failure(&self) -> bool {
-        let failed = self.failures.fetch_add(1, Ordering::SeqCst) + 1;
-        self.play
-            .max_fail_percentage
-            .is_some_and(|pct| failed as f64 * 100.0 / self.batch_size as f64 > pct)
     }
 
     /// The transport for `delegate_to`: localhost, or an inventory host.
@@ -205,8 +197,23 @@ pub fn run_play(
         .map(|m| (m.name.clone(), m.transport.clone()))
         .collect();
     let remaining = memories;
-    let batches = batches(&hosts, &play.serial);
+    let batches = batches(
+        &BatchInput {
+            play,
+            playbook_dir,
+            templar,
+            extra_vars: &opts.extra_vars,
+        },
+        &hosts,
+    )?;
     for batch in batches {
+        // Ansible holds a host that another host's any_errors_fatal failed
+        // as failed in every later batch and play: the run fails.
+        for m in remaining.iter_mut() {
+            if m.marked == Marked::Yes {
+                m.marked = Marked::Carried;
+            }
+        }
         let mut magic = Map::new();
         magic.insert(
             "play_hosts".into(),
@@ -261,8 +268,11 @@ pub fn run_play(
             transports: transports.clone(),
             aborted: AtomicBool::new(false),
             aborted_at: Mutex::new(None),
-            failures: std::sync::atomic::AtomicUsize::new(0),
-            batch_size: batch.len(),
+            failures: BatchFailures::new(
+                batch.len(),
+                play.max_fail_percentage,
+                play.strategy.as_deref() != Some("free"),
+            ),
             run_once: RunOnce::new(batch.len()),
             lockstep: Lockstep::new(
                 batch.len(),
@@ -315,11 +325,9 @@ pub fn run_play(
             .filter(|&&i| remaining[i].failed || remaining[i].unreachable)
             .count();
         // The run ends (no later batch, no later play) when a batch breaks
-        // max_fail_percentage, fails entirely, or any_errors_fatal fired.
-        let breached = play
-            .max_fail_percentage
-            .is_some_and(|pct| failed as f64 * 100.0 / batch.len() as f64 > pct);
-        if breached || failed == batch.len() || ctx.aborted() {
+        // max_fail_percentage (counted task by task: a host whose failure
+        // an `always` caught does not count), or fails entirely.
+        if ctx.failures.breached() || failed == batch.len() || ctx.aborted() {
             if failed > 0 {
                 reporter.note("NO MORE HOSTS LEFT");
                 return Ok(PlayEnd::StopRun);
@@ -421,30 +429,6 @@ fn flush(entries: &mut [(usize, Pending)], names: &[String], reporter: &mut dyn 
     }
 }
 
-/// Hosts cut into batches by `serial` (the last size repeats).
-fn batches(hosts: &[usize], serial: &[Serial]) -> Vec<Vec<usize>> {
-    if serial.is_empty() {
-        return vec![hosts.to_vec()];
-    }
-    let total = hosts.len();
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut i = 0;
-    while start < total {
-        let spec = &serial[i.min(serial.len() - 1)];
-        let size = match spec {
-            Serial::Count(n) => *n,
-            Serial::Percent(p) => ((total as f64 * p / 100.0) as usize).max(1),
-        }
-        .max(1);
-        let end = (start + size).min(total);
-        out.push(hosts[start..end].to_vec());
-        start = end;
-        i += 1;
-    }
-    out
-}
-
 fn groups_value(inventory: &Inventory) -> Value {
     let mut m = Map::new();
     for g in inventory.groups() {
@@ -492,23 +476,4 @@ fn ansible_version() -> Value {
         "revision": revision,
         "tend": env!("CARGO_PKG_VERSION"),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn serial_batches() {
-        let hosts: Vec<usize> = (0..5).collect();
-        assert_eq!(batches(&hosts, &[]), vec![hosts.clone()]);
-        assert_eq!(
-            batches(&hosts, &[Serial::Count(2)]),
-            vec![vec![0, 1], vec![2, 3], vec![4]]
-        );
-        assert_eq!(
-            batches(&hosts, &[Serial::Count(1), Serial::Percent(50.0)]),
-            vec![vec![0], vec![1, 2], vec![3, 4]]
-        );
-    }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::failures::Marked;
 use super::host::HostMemory;
 use super::hostvars::HostvarsTable;
 use super::options::{ConnectionOptions, RunOptions};
@@ -64,6 +65,7 @@ pub fn run_playbook(
             stats: Default::default(),
             unreachable: false,
             failed: false,
+            marked: Marked::No,
         };
         let mut view = (*mem.inventory_vars).clone();
         view.insert("inventory_hostname".into(), Value::String(name.clone()));
@@ -126,7 +128,10 @@ pub fn run_playbook(
     reporter.recap(&stats, &traffic);
     Ok(RunSummary {
         changed: stats.iter().any(|(_, s)| s.changed > 0),
-        failed: stats.iter().any(|(_, s)| s.failed > 0),
+        // A host failed by another's any_errors_fatal shows no failure, yet
+        // fails Ansible's run once a later batch or play has started.
+        failed: stats.iter().any(|(_, s)| s.failed > 0)
+            || memories.iter().any(|m| m.marked == Marked::Carried),
         unreachable: stats.iter().any(|(_, s)| s.unreachable > 0),
     })
 }

@@ -303,7 +303,12 @@ impl HostRun<'_, '_> {
             }
             self.send(super::play::Event::Retry {
                 host: self.index,
-                task: task.display_name(),
+                // Templated with the task's variables, as the header is.
+                task: self
+                    .ctx
+                    .templar
+                    .render_str(&task.display_name(), &vars)
+                    .unwrap_or_else(|_| task.display_name()),
                 left: retries + 1 - attempts,
                 result: Box::new(outcome.result.clone()),
             });

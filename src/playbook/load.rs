@@ -6,9 +6,10 @@ use std::rc::Rc;
 use serde_json::Value;
 
 use super::keywords::{self, Keywords};
-use super::model::{Item, Map, Play, Playbook, Serial};
+use super::model::{Item, Map, Play, Playbook};
 use super::role::RoleSet;
 use super::role_task::TaskRoles;
+use super::serial::SerialSpec;
 use super::task::{ListCtx, parse_items};
 use crate::error::Error;
 use crate::yaml::{Node, NodeValue, load_file};
@@ -148,7 +149,7 @@ fn load_play(node: &Node, dir: &Path) -> Result<Play, Error> {
         vars: Map::new(),
         vars_files: Vec::new(),
         gather_facts: true,
-        serial: Vec::new(),
+        serial: SerialSpec::default(),
         max_fail_percentage: None,
         any_errors_fatal: false,
         force_handlers: false,
@@ -195,7 +196,7 @@ fn load_play(node: &Node, dir: &Path) -> Result<Play, Error> {
             }
             "gather_facts" => play.gather_facts = keywords::boolean(value)?,
             "force_handlers" => play.force_handlers = keywords::boolean(value)?,
-            "serial" => play.serial = serial(value)?,
+            "serial" => play.serial = SerialSpec::parse(value)?,
             "max_fail_percentage" => {
                 play.max_fail_percentage = Some(match value.to_value() {
                     Value::Number(n) => n.as_f64().unwrap_or(0.0),
@@ -258,37 +259,4 @@ fn load_play(node: &Node, dir: &Path) -> Result<Play, Error> {
     play.handlers.extend(handlers);
     play.handlers.extend(task_roles.handlers.take());
     Ok(play)
-}
-
-fn serial(value: &Node) -> Result<Vec<Serial>, Error> {
-    let one = |n: &Node| -> Result<Serial, Error> {
-        match &n.value {
-            NodeValue::Int(i) if *i > 0 => Ok(Serial::Count(*i as usize)),
-            NodeValue::Str(s) => {
-                if let Some(p) = s.trim().strip_suffix('%') {
-                    p.trim()
-                        .parse::<f64>()
-                        .map(Serial::Percent)
-                        .map_err(|_| Error::at(&n.loc, "bad serial percentage"))
-                } else {
-                    s.trim().parse::<usize>().map(Serial::Count).map_err(|_| {
-                        Error::at(
-                            &n.loc,
-                            "serial must be a number, a percentage or a list of them",
-                        )
-                    })
-                }
-            }
-            _ => Err(Error::at(
-                &n.loc,
-                "serial must be a positive number, a percentage or a list of them",
-            )),
-        }
-    };
-    match &value.value {
-        NodeValue::Seq(items) => items.iter().map(one).collect(),
-        NodeValue::Null => Ok(Vec::new()),
-        NodeValue::Int(0) => Ok(Vec::new()),
-        _ => Ok(vec![one(value)?]),
-    }
 }

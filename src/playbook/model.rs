@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::yaml::Loc;
 
 use super::Keywords;
+use super::serial::SerialSpec;
 
 pub type Map = serde_json::Map<String, serde_json::Value>;
 
@@ -26,7 +27,7 @@ pub struct Play {
     /// `vars_files` entries as written (may be templates), with their positions.
     pub vars_files: Vec<(String, Loc)>,
     pub gather_facts: bool,
-    pub serial: Vec<Serial>,
+    pub serial: SerialSpec,
     pub max_fail_percentage: Option<f64>,
     pub any_errors_fatal: bool,
     /// Notified handlers run on a host even after it failed.
@@ -39,13 +40,6 @@ pub struct Play {
     pub post_tasks: Vec<Item>,
     pub handlers: Vec<Item>,
     pub strategy: Option<String>,
-}
-
-/// One `serial` batch size.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Serial {
-    Count(usize),
-    Percent(f64),
 }
 
 /// An entry of a task list.

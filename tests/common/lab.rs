@@ -16,7 +16,7 @@
 //! lab_faults; h4 sits behind h1; h5 and h6 are cut by lab_faults and
 //! lab_regressions (started from inside those tests); h7-h12 belong to the
 //! module tests (apt, systemd, iptables, nginx and users, facts and uri),
-//! h13-h21 to lab_web_service.
+//! h13-h21 to lab_web_service, h22-h25 to lab_go_webapp.
 
 use std::ffi::{OsStr, OsString};
 use std::io::Read;
