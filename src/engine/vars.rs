@@ -43,6 +43,9 @@ impl HostRun<'_, '_> {
         }
         vars.push_unsafe_layer(self.mem.host_facts.clone());
         vars.push_layer(ctx.extra_vars.clone());
+        // The play's magic variables hold every host's name (`groups`,
+        // `play_hosts`...): shared, never copied per host and task.
+        vars.push_layer(ctx.magic.clone());
         vars.push_layer(Arc::new(self.magic_vars(scope)));
         for (name, value) in loop_vars.into_iter().flatten() {
             vars.set(name, value);
@@ -51,10 +54,11 @@ impl HostRun<'_, '_> {
         vars
     }
 
+    /// This host's own magic variables, above the play's.
     fn magic_vars(&self, scope: &Scope) -> Map {
         let ctx = self.ctx;
         let name = &self.mem.name;
-        let mut m = (*ctx.magic).clone();
+        let mut m = Map::new();
         m.insert("inventory_hostname".into(), Value::String(name.clone()));
         let short = name.split('.').next().unwrap_or(name);
         m.insert(
