@@ -179,7 +179,7 @@ pub(crate) fn file_section(
     s.push_str(&probe::file_script(path, follow, want_content, unless_sha1));
     if follow {
         s.push_str(&format!(
-            "printf 'real %s\\n' \"$(printf %s \"$(readlink -f -- {} 2>/dev/null)\" | base64 -w0)\"\n",
+            "printf 'real '\nreadlink -n -f -- {} 2>/dev/null | base64 -w0\necho\n",
             quote(path)
         ));
     }
@@ -437,7 +437,7 @@ impl Task for ContentTask {
     fn probe(&self) -> Option<String> {
         let bytes = matches!(self.source, Source::Bytes(_));
         let sum = self.sha1.as_deref();
-        let mut s = String::new();
+        let mut s = String::from(probe::INLINE);
         if !self.dest.ends_with('/') {
             s.push_str(&file_section("dest", &self.dest, self.follow, bytes, sum));
         }

@@ -289,15 +289,12 @@ impl FileTask {
     }
 
     fn script(&self) -> String {
-        let mut s = String::new();
+        let mut s = String::from(probe::INLINE);
         if self.path.starts_with('~') || self.src.as_deref().is_some_and(|s| s.starts_with('~')) {
             s.push_str("echo \"home $(printf %s \"$HOME\" | base64 -w0)\"\n");
         }
         let link = self.state == Some(State::Link);
-        s.push_str(&format!(
-            "echo \"umask $(umask)\"\np={}\n",
-            word(&self.path)
-        ));
+        s.push_str(&format!("printf 'umask '\numask\np={}\n", word(&self.path)));
         s.push_str(&describe("path", "p", link));
         if let Some(src) = &self.src {
             let w = word(src);
@@ -847,8 +844,7 @@ fn describe(tag: &str, var: &str, emptiness: bool) -> String {
     let v = format!("\"${var}\"");
     let mut s = format!(
         "if [ -e {v} ] || [ -L {v} ]; then\n  \
-           x=$(stat -c '{FMT}' -- {v}) || exit 3\n  \
-           echo \"{tag} $x\"\n  \
+           if x=$(stat -c '{FMT}' -- {v} 2>&1); then echo \"{tag} $x\"; else echo \"{tag} error $x\"; fi\n  \
            if [ -L {v} ]; then\n    \
              echo \"{tag} link $(readlink -n -- {v} | base64 -w0)\"\n    \
              echo \"{tag} real $(readlink -n -m -- {v} | base64 -w0)\"\n    \
@@ -1052,6 +1048,7 @@ fn parse(out: &[u8]) -> Result<Seen, TaskError> {
             "target" if value == "absent" => node.target = Some((FileState::default(), 0)),
             "target" => node.target = parse_stat(value).map(|(st, _, n)| Some((st, n)))?,
             "nonempty" => node.nonempty = true,
+            "error" => return Err(bad(format!("stat failed: {value}"))),
             _ => return Err(bad(format!("unexpected line {line:?}"))),
         }
     }

@@ -324,7 +324,11 @@ fn end_with_newline(lines: &mut Vec<Vec<u8>>) {
 impl Task for Lineinfile {
     fn probe(&self) -> Option<String> {
         // Ansible reads through symlinks and writes to the real path.
-        Some(content::file_section("path", &self.path, true, true, None))
+        Some(format!(
+            "{}{}",
+            crate::probe::INLINE,
+            content::file_section("path", &self.path, true, true, None)
+        ))
     }
 
     fn plan(&self, observed: Option<&Observed>) -> Result<Plan, TaskError> {

@@ -55,6 +55,12 @@ impl FileState {
 /// The most file content a probe brings back for a diff or an edit.
 pub const MAX_CONTENT: u64 = 8 * 1024 * 1024;
 
+/// The first line of a probe that may run in the batch's own shell rather
+/// than a subshell: it never exits, changes directory, options or traps,
+/// and sets every variable before it reads it. A subshell is a fork, and on
+/// a converged run most of a host's processes were these forks.
+pub const INLINE: &str = "# tend: inline\n";
+
 /// A script that prints the state of `path`. `follow` describes what a
 /// symlink points to instead of the link itself. `content` says whether to
 /// bring the file's bytes back (base64) for diffs and edits.
@@ -71,8 +77,10 @@ pub fn file_script(
     } else {
         "{ [ -e \"$p\" ] || [ -L \"$p\" ]; }"
     };
+    // A failed stat prints its own message on an `error` line: the probe
+    // never exits, so it can run inline (see [`INLINE`]).
     let mut s = format!(
-        "p={p}\nif {test}; then\n  {stat} -c 'stat %f %u %g %s %Y %U %G' -- \"$p\" || exit 3\n"
+        "p={p}\nif {test}; then\n  if s=$({stat} -c 'stat %f %u %g %s %Y %U %G' -- \"$p\" 2>&1); then echo \"$s\"; else echo \"error $s\"; fi\n"
     );
     if !follow {
         s.push_str("  if [ -L \"$p\" ]; then printf 'link %s\\n' \"$(readlink -n -- \"$p\" | base64 -w0)\"; fi\n");
@@ -85,8 +93,15 @@ pub fn file_script(
             Some(sum) => format!("[ \"$c\" != {} ] && ", quote(sum)),
             None => String::new(),
         };
+        // The size is the stat line's fifth field; only a link not
+        // followed needs its target's size from a second stat.
+        let size = if follow {
+            "z=${s#stat * * * }; z=${z%% *}"
+        } else {
+            "if [ -L \"$p\" ]; then z=$(stat -L -c %s -- \"$p\"); else z=${s#stat * * * }; z=${z%% *}; fi"
+        };
         s.push_str(&format!(
-            "    if {cond}[ \"$(stat -L -c %s -- \"$p\")\" -le {MAX_CONTENT} ]; then printf 'content '; base64 -w0 < \"$p\"; echo; fi\n"
+            "    {size}\n    if {cond}[ \"$z\" -le {MAX_CONTENT} ]; then printf 'content '; base64 -w0 < \"$p\"; echo; fi\n"
         ));
     }
     s.push_str("  fi\nelse\n  echo absent\nfi\n");
@@ -101,6 +116,7 @@ pub fn parse_file(out: &[u8]) -> Result<FileState, TaskError> {
         let (tag, rest) = line.split_once(' ').unwrap_or((line, ""));
         match tag {
             "absent" => return Ok(FileState::default()),
+            "error" => return Err(bad(&format!("stat failed: {}", rest.trim()))),
             "stat" => parse_stat(rest, &mut state)?,
             "link" => state.link_target = Some(decode_text(rest)?),
             "sha1" => state.sha1 = Some(rest.trim().to_string()),
@@ -199,6 +215,51 @@ mod tests {
         assert_eq!(s.link_target.as_deref(), Some("/etc"));
         let d = parse_file(b"stat 41ed 1000 1000 4096 1 app app\n").unwrap();
         assert_eq!((d.kind, d.mode), (Some(FileKind::Directory), 0o755));
+    }
+
+    fn sh(script: &str) -> Vec<u8> {
+        let out = std::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(script)
+            .output()
+            .expect("sh runs");
+        assert!(out.status.success(), "{script}");
+        out.stdout
+    }
+
+    /// The probe runs inline (no exit) and checks the content limit against
+    /// the size of what it reads, following links or not.
+    #[test]
+    fn the_probe_never_exits_and_brings_content_back() {
+        let dir = std::env::temp_dir().join(format!("tend-probe-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("f");
+        std::fs::write(&file, "hello\n").unwrap();
+        let link = dir.join("l");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        for (path, follow) in [(&file, false), (&file, true), (&link, true), (&link, false)] {
+            let script = file_script(&path.display().to_string(), follow, true, None);
+            assert!(!script.contains("exit"), "{script}");
+            let st = parse_file(&sh(&script)).unwrap();
+            // Not following, a link's size is the link's: the limit then
+            // needs the target's own.
+            assert_eq!(
+                st.content.as_deref(),
+                Some(&b"hello\n"[..]),
+                "{path:?} {follow}"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_failed_stat_is_an_error_naming_why() {
+        let e = parse_file(b"error stat: cannot stat '/x': Permission denied\n").unwrap_err();
+        assert!(
+            e.msg
+                .contains("stat failed: stat: cannot stat '/x': Permission denied")
+        );
     }
 
     #[test]
