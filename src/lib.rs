@@ -4,6 +4,7 @@
 //! `tend-modules` crate.
 
 pub mod cli;
+pub mod drift;
 pub mod engine;
 pub mod error;
 pub mod graph;

@@ -1050,3 +1050,16 @@ fn check_mode_reports_a_command_that_depends_on_a_skipped_change() {
     assert_eq!(out.code, 0, "{}", output(&out));
     assert!(!dir.path().join("release").exists());
 }
+
+#[test]
+fn usage_errors_exit_1_and_drift_options_need_drift() {
+    let unknown = run(&["run", "tests/compat/site.yml", "--bogus"]);
+    assert_eq!(unknown.code, 1, "{}", output(&unknown));
+    assert!(unknown.stderr.contains("unexpected argument '--bogus'"));
+    let splay = run(&["run", "tests/compat/site.yml", "-i", "x,", "--splay", "5"]);
+    assert_eq!(splay.code, 1, "{}", output(&splay));
+    assert!(splay.stderr.contains("--drift"), "{}", output(&splay));
+    let help = run(&["run", "--help"]);
+    assert_eq!(help.code, 0, "{}", output(&help));
+    assert!(help.stdout.contains("--drift"));
+}

@@ -16,13 +16,15 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Converge the hosts of a playbook.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Check a playbook and inventory without contacting any host.
     Validate(PlaybookArgs),
     /// Print the task graph of a playbook as Graphviz DOT.
     Graph(GraphArgs),
     /// Show an inventory (`--list`, `--graph`, `--host H`).
     Inventory(InventoryArgs),
+    /// Run a playbook from cron, correcting drift (`install`, `remove`).
+    Cron(super::cron::CronArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -71,6 +73,24 @@ pub struct RunArgs {
     /// failed or was unreachable, 6 for both.
     #[arg(long)]
     pub detailed_exitcodes: bool,
+    /// A drift run, for cron: one at a time (a lock), silent when in sync, a
+    /// summary with diffs otherwise, a JSON report in the state directory.
+    /// Implies --detailed-exitcodes; exits 75 if another run holds the lock.
+    #[arg(long)]
+    pub drift: bool,
+    /// Where drift runs keep locks and reports (default: /var/lib/tend for
+    /// root, $XDG_STATE_HOME/tend otherwise).
+    #[arg(long, value_name = "DIR", requires = "drift")]
+    pub state_dir: Option<std::path::PathBuf>,
+    /// How many drift reports to keep.
+    #[arg(long, value_name = "N", default_value_t = 50, requires = "drift")]
+    pub keep_reports: usize,
+    /// Write Prometheus textfile metrics of the drift run here.
+    #[arg(long, value_name = "PATH", requires = "drift")]
+    pub metrics_file: Option<std::path::PathBuf>,
+    /// Wait a random time up to this many seconds before a drift run.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0, requires = "drift")]
+    pub splay: u64,
     #[command(flatten)]
     pub connection: ConnectionArgs,
 }

@@ -2,6 +2,7 @@
 
 mod args;
 mod connection;
+mod cron;
 mod extra_vars;
 mod graph;
 mod run;
@@ -17,12 +18,24 @@ pub use args::{Cli, Command};
 pub const EXIT_INVALID: u8 = 1;
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // A usage error exits 1 like every other reason a run cannot start
+    // (clap's own code, 2, would read as "a host failed").
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.use_stderr() {
+                true => ExitCode::from(EXIT_INVALID),
+                false => ExitCode::SUCCESS, // --help, --version
+            };
+        }
+    };
     let result = match &cli.command {
         Command::Run(a) => run::run(a),
         Command::Validate(a) => validate::validate(a),
         Command::Graph(a) => graph::graph(a),
         Command::Inventory(a) => run::inventory(a),
+        Command::Cron(a) => cron::cron(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

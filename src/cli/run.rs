@@ -1,5 +1,6 @@
 //! `tend run` and `tend inventory`.
 
+use crate::drift::{DriftOptions, DriftRun};
 use crate::engine::{RunOptions, run_playbook};
 use crate::error::Error;
 use crate::inventory::Inventory;
@@ -22,7 +23,8 @@ pub fn run(args: &RunArgs) -> Result<u8, Error> {
     };
     let opts = RunOptions {
         check: args.check,
-        diff: args.diff,
+        // A drift run's summary shows what drifted as diffs.
+        diff: args.diff || args.drift,
         limit: common.limit.clone(),
         tags: split(&args.tags),
         skip_tags: split(&args.skip_tags),
@@ -32,6 +34,22 @@ pub fn run(args: &RunArgs) -> Result<u8, Error> {
         extra_vars: extra_vars::parse_all(&common.extra_vars)?,
         connection: super::connection::options(&args.connection)?,
     };
+    if args.drift {
+        let what = DriftRun {
+            playbook: &common.playbook,
+            inventories: &common.inventory,
+            check: args.check,
+        };
+        let drift = DriftOptions {
+            state_dir: args.state_dir.clone(),
+            keep_reports: args.keep_reports,
+            metrics_file: args.metrics_file.clone(),
+            splay: args.splay,
+        };
+        return crate::drift::run(&what, &drift, |reporter| {
+            run_playbook(&playbook, &inventory, &opts, reporter)
+        });
+    }
     let mut reporter: Box<dyn Reporter> = match args.format {
         Format::Human => Box::new(Human::stdout(args.verbose)),
         Format::Json => Box::new(Json::default()),

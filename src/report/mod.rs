@@ -8,7 +8,7 @@ pub use json::Json;
 
 use crate::engine::{HostStats, Outcome};
 
-type Map = serde_json::Map<String, serde_json::Value>;
+pub type Map = serde_json::Map<String, serde_json::Value>;
 
 /// Receives a run's events in playbook order.
 pub trait Reporter {
