@@ -12,18 +12,8 @@ pub struct Local {
 
 impl Local {
     pub fn new() -> Local {
-        let user = std::env::var("USER")
-            .ok()
-            .or_else(|| {
-                Command::new("id")
-                    .arg("-un")
-                    .output()
-                    .ok()
-                    .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            })
-            .unwrap_or_default();
         Local {
-            user,
+            user: super::local_user().to_string(),
             counters: Counters::default(),
         }
     }

@@ -86,6 +86,23 @@ impl Counters {
 }
 
 /// Wraps a script so that it runs as another user through sudo.
+/// The controller's user name: `$USER`, `$LOGNAME`, else `id -un`, asked
+/// once per process however many hosts need it.
+pub fn local_user() -> &'static str {
+    static USER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    USER.get_or_init(|| {
+        ["USER", "LOGNAME"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+            .or_else(|| {
+                let out = std::process::Command::new("id").arg("-un").output().ok()?;
+                Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
+            })
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| "root".to_string())
+    })
+}
+
 pub fn with_become(script: &str, become_: Option<&Become>, current_user: &str) -> Vec<String> {
     match become_ {
         Some(b) if b.user != current_user => vec![

@@ -26,17 +26,9 @@ pub(crate) struct Env {
 
 impl Env {
     pub fn from_process() -> Env {
-        let local_user = ["USER", "LOGNAME"]
-            .iter()
-            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
-            .or_else(|| {
-                let out = std::process::Command::new("id").arg("-un").output().ok()?;
-                Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
-            })
-            .unwrap_or_else(|| "root".to_string());
         Env {
             home: std::env::home_dir(),
-            local_user,
+            local_user: crate::transport::local_user().to_string(),
             ansible_host_key_checking: std::env::var("ANSIBLE_HOST_KEY_CHECKING").ok(),
         }
     }
