@@ -425,3 +425,31 @@ fn the_validator_itself_tells_good_lines_from_bad() {
         assert!(validate_cron_d(bad).is_err(), "{bad:?}");
     }
 }
+
+#[test]
+fn vault_passwords_come_from_files_in_the_entry_never_from_a_prompt() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pass = dir.path().join("vault-pass");
+    std::fs::write(&pass, "hunter2\n").expect("write");
+    let pass = pass.to_str().expect("utf-8");
+    let out = install(&["--every", "30m", "--print", "--vault-password-file", pass]);
+    assert_eq!(out.code, 0, "{}", output(&out));
+    let abs = std::fs::canonicalize(pass).expect("abs");
+    assert!(
+        out.stdout
+            .contains(&format!("--vault-password-file {} --drift", abs.display())),
+        "{}",
+        output(&out)
+    );
+    for ask in [&["--ask-vault-pass"][..], &["--vault-id", "dev@prompt"]] {
+        let mut args = vec!["--every", "30m", "--print"];
+        args.extend_from_slice(ask);
+        let out = install(&args);
+        assert_eq!(out.code, 1, "{}", output(&out));
+        assert!(
+            out.stderr.contains("cannot work from cron"),
+            "{}",
+            output(&out)
+        );
+    }
+}

@@ -5,7 +5,8 @@
 //! (a managed file edited, the service stopped, a firewall rule deleted) is
 //! named exactly and corrected; `--check` finds drift without correcting
 //! it; two runs at once never overlap; a run killed mid-way leaves a lock
-//! the next run takes over.
+//! the next run takes over. A saved plan (`tend plan`, `tend apply`)
+//! applies what it showed, and refuses a task whose host changed since.
 //!
 //! Hosts: h26-h28, started fresh.
 
@@ -297,4 +298,77 @@ fn drift_runs_never_overlap_and_a_killed_runs_lock_is_taken_over() {
         "",
         "a clean end leaves no holder"
     );
+}
+
+#[test]
+fn apply_refuses_what_changed_since_the_plan_and_applies_the_rest() {
+    let Some(fleet) = Fleet::new("apply_refuses_what_changed_since_the_plan_and_applies_the_rest")
+    else {
+        return;
+    };
+    assert_eq!(fleet.drift(&[]).code, 2);
+    let [a, b, c] = [&fleet.hosts[0], &fleet.hosts[1], &fleet.hosts[2]];
+    // Two changes to plan: a stopped service on one host, an edited page
+    // on another.
+    fleet.ssh(a, "systemctl stop hello");
+    fleet.ssh(b, "echo tampered > /srv/hello/index.html");
+    let mut args = fleet.args(&[]);
+    args[0] = "plan".into();
+    args.retain(|a| a != "--drift");
+    let state_at = args
+        .iter()
+        .position(|a| a == "--state-dir")
+        .expect("state dir");
+    args.drain(state_at..state_at + 2);
+    args.extend(["-o".to_string(), "plan.json".to_string()]);
+    let plan = fleet.dir.tend(&args);
+    assert_eq!(plan.code, 2, "{}", show(&plan));
+    // The two changes, and the health check (uri), which runs when
+    // applied: its effect cannot be shown, so it counts as a change.
+    for (host, task) in [(a, SERVICE), (b, PAGE)] {
+        assert!(
+            plan.stdout.contains(&format!("{host}:\n  ~ {task} (")),
+            "{}",
+            show(&plan)
+        );
+    }
+    assert!(
+        plan.stdout.contains("Plan: 5 to change on 3 hosts."),
+        "{}",
+        show(&plan)
+    );
+    assert!(
+        plan.stdout.contains("-tampered"),
+        "the plan shows the diff:\n{}",
+        show(&plan)
+    );
+    assert_eq!(
+        fleet.ssh(a, "systemctl is-active hello || true"),
+        "inactive\n",
+        "a plan changes nothing"
+    );
+
+    // After the plan, someone edits the page again: that task is refused.
+    fleet.ssh(b, "echo edited again > /srv/hello/index.html");
+    let apply = fleet.dir.tend(["apply", "plan.json"]);
+    assert_eq!(
+        apply.code,
+        6,
+        "one change applied (2), one refused (4):\n{}",
+        show(&apply)
+    );
+    let refusal = format!(
+        "{b}: {PAGE}: the host changed since the plan (state fingerprint differs); refusing to apply; make a new plan"
+    );
+    assert!(apply.stdout.contains(&refusal), "{}", show(&apply));
+    assert!(
+        apply
+            .stdout
+            .contains("Apply: 4 of 5 planned changes went ahead, 1 refused."),
+        "{}",
+        show(&apply)
+    );
+    assert_eq!(fleet.ssh(a, "systemctl is-active hello"), "active\n");
+    assert_eq!(fleet.ssh(b, "cat /srv/hello/index.html"), "edited again\n");
+    assert_eq!(apply.changed(c), 0, "{}", show(&apply));
 }

@@ -2,6 +2,9 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use super::plan::{ApplyArgs, PlanArgs};
+use super::vault::{VaultArgs, VaultCommand};
+
 #[derive(Parser, Debug)]
 #[command(
     name = "tend",
@@ -23,6 +26,12 @@ pub enum Command {
     Graph(GraphArgs),
     /// Show an inventory (`--list`, `--graph`, `--host H`).
     Inventory(InventoryArgs),
+    /// Check what a playbook would change and save it as a plan.
+    Plan(PlanArgs),
+    /// Apply a saved plan, refusing what no longer matches the hosts.
+    Apply(ApplyArgs),
+    /// Encrypt and decrypt Ansible Vault files and strings.
+    Vault(VaultCommand),
     /// Run a playbook from cron, correcting drift (`install`, `remove`).
     Cron(super::cron::CronArgs),
 }
@@ -40,6 +49,8 @@ pub struct PlaybookArgs {
     /// Only hosts matching this pattern.
     #[arg(short = 'l', long)]
     pub limit: Option<String>,
+    #[command(flatten)]
+    pub vault: VaultArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -147,4 +158,6 @@ pub struct InventoryArgs {
     /// One host's variables, as JSON.
     #[arg(long, group = "mode")]
     pub host: Option<String>,
+    #[command(flatten)]
+    pub vault: VaultArgs,
 }

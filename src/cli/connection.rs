@@ -2,9 +2,7 @@
 //! policy (flag, then `tend.cfg`/`ansible.cfg`), passphrases and the
 //! become password (from files or a prompt; never echoed or logged).
 
-use std::io::{BufRead, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use crate::engine::ConnectionOptions;
 use crate::error::Error;
@@ -27,6 +25,10 @@ pub fn options(args: &ConnectionArgs) -> Result<ConnectionOptions, Error> {
         (None, true) => Some(prompt("BECOME password: ")?),
         (None, false) => None,
     };
+    if let Some(password) = &become_password {
+        // Kept out of every output, as vault values are.
+        crate::redact::register(password.expose());
+    }
     Ok(ConnectionOptions {
         ssh_config: args.ssh_config.clone(),
         host_key_checking: policy,
@@ -81,30 +83,11 @@ fn read_secret(path: &Path) -> Result<Secret, Error> {
 
 /// Reads a line from the terminal with echo off.
 fn prompt(label: &str) -> Result<Secret, Error> {
-    let tty = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty")
+    super::vault::ask_hidden(label)
+        .map(|line| Secret::new(&line))
         .map_err(|e| {
             Error::plain(format!(
-                "cannot ask for a password without a terminal ({e}); use --become-password-file"
+                "cannot ask for the password: {e}; use --become-password-file"
             ))
-        })?;
-    let stty = |arg: &str| {
-        let _ = Command::new("stty")
-            .arg(arg)
-            .stdin(Stdio::from(tty.try_clone().ok()?))
-            .status();
-        Some(())
-    };
-    let mut out = &tty;
-    let _ = out.write_all(label.as_bytes());
-    let _ = out.flush();
-    stty("-echo");
-    let mut line = String::new();
-    let read = std::io::BufReader::new(&tty).read_line(&mut line);
-    stty("echo");
-    let _ = out.write_all(b"\n");
-    read.map_err(|e| Error::plain(format!("could not read the password: {e}")))?;
-    Ok(Secret::new(line.trim_end_matches(['\n', '\r'])))
+        })
 }

@@ -106,6 +106,14 @@ fn install(args: &InstallArgs) -> Result<u8, Error> {
             common.playbook.display()
         )));
     }
+    // cron has no terminal to ask a vault password on.
+    let prompts = |id: &String| id == "prompt" || id.ends_with("@prompt");
+    if common.vault.ask_vault_pass || common.vault.vault_ids.iter().any(prompts) {
+        return Err(Error::plain(
+            "a vault password prompt cannot work from cron (no terminal); give --vault-password-file FILE or --vault-id LABEL@FILE instead",
+        ));
+    }
+    super::vault::unlock(&common.vault)?;
     // Everything `tend validate` checks: a playbook that cannot start would
     // fail on every tick.
     let inventory = Inventory::load(&common.inventory)?;
@@ -173,6 +181,19 @@ fn run_words(args: &InstallArgs) -> Result<Vec<String>, Error> {
     }
     if let Some(limit) = &common.limit {
         argv.extend(["-l".into(), limit.clone()]);
+    }
+    for id in &common.vault.vault_ids {
+        // `label@file`: the file made absolute, like the playbook's.
+        let id = match id.split_once('@') {
+            Some((label, source)) if Path::new(source).exists() => {
+                format!("{label}@{}", text(&canonical(Path::new(source))?)?)
+            }
+            _ => id.clone(),
+        };
+        argv.extend(["--vault-id".into(), id]);
+    }
+    for file in &common.vault.vault_password_files {
+        argv.extend(["--vault-password-file".into(), text(&canonical(file)?)?]);
     }
     argv.push("--drift".into());
     if args.check {

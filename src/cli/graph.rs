@@ -7,6 +7,7 @@ use crate::inventory::Inventory;
 use super::args::GraphArgs;
 
 pub fn graph(args: &GraphArgs) -> Result<u8, Error> {
+    super::vault::unlock(&args.common.vault)?;
     let inventory = Inventory::load(&args.common.inventory)?;
     let playbook = crate::playbook::load_playbook(&args.common.playbook)?;
     crate::validate::check(&playbook, &inventory)?;

@@ -1,12 +1,14 @@
-//! The command line: `tend run | validate | graph | inventory`.
+//! The command line: `tend run | validate | graph | inventory | plan | apply | cron | vault`.
 
 mod args;
 mod connection;
 mod cron;
 mod extra_vars;
 mod graph;
+mod plan;
 mod run;
 mod validate;
+mod vault;
 
 use std::process::ExitCode;
 
@@ -35,12 +37,15 @@ pub fn main() -> ExitCode {
         Command::Validate(a) => validate::validate(a),
         Command::Graph(a) => graph::graph(a),
         Command::Inventory(a) => run::inventory(a),
+        Command::Plan(a) => plan::plan(a),
+        Command::Apply(a) => plan::apply(a),
+        Command::Vault(a) => vault::vault(a),
         Command::Cron(a) => cron::cron(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", crate::redact::redact(&e.to_string()));
             ExitCode::from(EXIT_INVALID)
         }
     }

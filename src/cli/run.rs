@@ -11,6 +11,7 @@ use super::extra_vars;
 
 pub fn run(args: &RunArgs) -> Result<u8, Error> {
     let common = &args.common;
+    super::vault::unlock(&common.vault)?;
     let inventory = Inventory::load(&common.inventory)?;
     let playbook = crate::playbook::load_playbook(&common.playbook)?;
     crate::validate::check(&playbook, &inventory)?;
@@ -33,6 +34,7 @@ pub fn run(args: &RunArgs) -> Result<u8, Error> {
         force_handlers: args.force_handlers,
         extra_vars: extra_vars::parse_all(&common.extra_vars)?,
         connection: super::connection::options(&args.connection)?,
+        plan_hook: None,
     };
     if args.drift {
         let what = DriftRun {
@@ -68,6 +70,7 @@ pub fn run(args: &RunArgs) -> Result<u8, Error> {
 }
 
 pub fn inventory(args: &InventoryArgs) -> Result<u8, Error> {
+    super::vault::unlock(&args.vault)?;
     let inventory = Inventory::load(&args.inventory)?;
     if let Some(host) = &args.host {
         if !inventory.hosts().contains(&host.as_str()) {
@@ -75,7 +78,9 @@ pub fn inventory(args: &InventoryArgs) -> Result<u8, Error> {
                 "the host '{host}' is not in the inventory"
             )));
         }
-        let vars = inventory.host_json(host)?;
+        let mut vars = inventory.host_json(host)?;
+        // Vault values show masked, as ansible-inventory hides them too.
+        crate::redact::redact_value(&mut vars);
         println!(
             "{}",
             serde_json::to_string_pretty(&vars).unwrap_or_default()
@@ -83,9 +88,11 @@ pub fn inventory(args: &InventoryArgs) -> Result<u8, Error> {
     } else if args.graph {
         print!("{}", inventory.to_graph());
     } else {
+        let mut list = inventory.to_list_json();
+        crate::redact::redact_value(&mut list);
         println!(
             "{}",
-            serde_json::to_string_pretty(&inventory.to_list_json()).unwrap_or_default()
+            serde_json::to_string_pretty(&list).unwrap_or_default()
         );
     }
     Ok(0)

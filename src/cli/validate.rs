@@ -7,6 +7,7 @@ use super::args::PlaybookArgs;
 use super::extra_vars;
 
 pub fn validate(args: &PlaybookArgs) -> Result<u8, Error> {
+    super::vault::unlock(&args.vault)?;
     let inventory = Inventory::load(&args.inventory)?;
     let playbook = crate::playbook::load_playbook(&args.playbook)?;
     extra_vars::parse_all(&args.extra_vars)?;

@@ -6,7 +6,7 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use crate::engine::{HostStats, Outcome, Status};
-use crate::report::{Map, Reporter, shown_result};
+use crate::report::{Map, Reporter, shown_diff, shown_result};
 
 /// One task that changed or failed on one host.
 #[derive(Debug, Clone)]
@@ -97,7 +97,7 @@ impl Reporter for Recorder {
                 .diffs
                 .iter()
                 .chain(outcome.items.iter().flat_map(|i| &i.diffs))
-                .map(|d| d.trim_end().to_string())
+                .map(|d| shown_diff(d))
                 .collect(),
         };
         self.drifted.push(Drifted {

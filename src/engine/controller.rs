@@ -63,7 +63,10 @@ impl<'a> TaskController<'a> {
 impl tend_modules::Controller for TaskController<'_> {
     fn read_src(&self, path: &str, subdir: &str) -> Result<Vec<u8>, String> {
         let found = self.find(path, subdir)?;
-        std::fs::read(&found).map_err(|e| format!("could not read '{}': {e}", found.display()))
+        let bytes = std::fs::read(&found)
+            .map_err(|e| format!("could not read '{}': {e}", found.display()))?;
+        // Ansible decrypts vaulted `src` files on the controller.
+        crate::vault::src_bytes(&found, bytes)
     }
 
     fn read_yaml(&self, path: &str, subdir: &str) -> Result<(Value, String), String> {

@@ -11,6 +11,7 @@ use super::failures::{HostFailures, Marked};
 use super::outcome::{Map, Outcome, Status};
 use super::play::{Event, PlayCtx, SitePath};
 use super::prefetch::Prefetch;
+use super::saved_plan::{Invocation, only_refusals};
 use super::stats::HostStats;
 use crate::playbook::{Block, Item, Keywords, RoleScope, Task, TaskAction};
 use crate::transport::Transport;
@@ -31,6 +32,10 @@ pub struct HostMemory {
     pub failed: bool,
     /// Failed by another host's `any_errors_fatal` (see failures.rs).
     pub marked: Marked,
+    /// Under `--check`: the first task that would have changed something,
+    /// so later failures caused by that missing change are told as such,
+    /// in this play or a later one.
+    pub would_change: Option<String>,
 }
 
 /// How a walk through a list of items ended.
@@ -56,9 +61,6 @@ pub struct HostRun<'a, 'p> {
     pub mem: &'a mut HostMemory,
     /// Handler names and `listen` topics notified since the last flush.
     pub notified: Vec<String>,
-    /// Under `--check`: the first task that would have changed something,
-    /// so later failures caused by that missing change are told as such.
-    pub would_change: Option<String>,
     /// The last failed result, for `ansible_failed_result` in a rescue.
     pub failed_result: Option<Map>,
     pub failed_task: Option<String>,
@@ -70,6 +72,8 @@ pub struct HostRun<'a, 'p> {
     pub upcoming: Vec<(&'p Task, Scope)>,
     /// How this host's failures reach the batch, and others' reach it.
     pub fail: HostFailures,
+    /// The loop item and `until` attempt being run, for a saved plan.
+    pub invocation: Invocation,
 }
 
 impl<'a, 'p> HostRun<'a, 'p> {
@@ -79,13 +83,13 @@ impl<'a, 'p> HostRun<'a, 'p> {
             index,
             mem,
             notified: Vec::new(),
-            would_change: None,
             failed_result: None,
             failed_task: None,
             vars_files: Arc::new(Map::new()),
             prefetch: Prefetch::default(),
             upcoming: Vec::new(),
             fail: HostFailures::default(),
+            invocation: Invocation::default(),
         }
     }
 
@@ -348,6 +352,9 @@ impl<'a, 'p> HostRun<'a, 'p> {
             }
         }
         let failed = outcome.is_failure();
+        // A task a saved plan refused ran nothing: the host goes on, and
+        // each later task is checked against the plan on its own.
+        let refused = failed && only_refusals(&outcome);
         let unreachable = outcome.status == Status::Unreachable && !outcome.ignored;
         if failed {
             self.failed_result = Some(outcome.result.clone());
@@ -362,7 +369,7 @@ impl<'a, 'p> HostRun<'a, 'p> {
             self.failed_at(keywords, &path, false);
             return Flow::Stop;
         }
-        if failed {
+        if failed && !refused {
             self.mem.failed = true;
             self.failed_at(keywords, &path, true);
             return Flow::Failed;

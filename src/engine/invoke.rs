@@ -10,6 +10,7 @@ use tend_modules::{Args, CheckMode, Kind, Module, Observed, Plan, Step, StepOutp
 use super::controller::TaskController;
 use super::host::{HostRun, Scope};
 use super::outcome::{Map, Outcome, Status};
+use super::saved_plan::TaskAtHand;
 use crate::playbook::{Keywords, Task, TaskAction};
 use crate::templating::{OMIT_PLACEHOLDER, Vars};
 use crate::transport::{Become, Transport};
@@ -176,6 +177,22 @@ impl HostRun<'_, '_> {
             },
             None => None,
         };
+        let at_hand = TaskAtHand {
+            task,
+            kw,
+            scope,
+            vars,
+            module,
+            prepared: prepared.as_ref(),
+            target: &target,
+            observed: observed.as_ref(),
+            check,
+            diff,
+        };
+        let judged = match self.judge_saved_plan(&at_hand) {
+            Ok(judged) => judged,
+            Err(refusal) => return *refusal,
+        };
         let refresh = match check {
             false => prepared.refresh(observed.as_ref()),
             true => None,
@@ -189,10 +206,16 @@ impl HostRun<'_, '_> {
                     Ok(_) => {}
                     Err(e) => return unreachable(e),
                 }
-                match observe(prepared.as_ref()) {
+                let planned = match observe(prepared.as_ref()) {
                     Ok(o) => prepared.plan_refreshed(o.as_ref()),
                     Err(e) => return unreachable(e),
+                };
+                if let Some(seen) = &judged {
+                    if let Some(refusal) = self.judge_refreshed(seen, &at_hand, &planned) {
+                        return refusal;
+                    }
                 }
+                planned
             }
         };
         let plan = match planned {
@@ -209,7 +232,9 @@ impl HostRun<'_, '_> {
             if let CheckMode::Skip(msg) = prepared.check_mode() {
                 return skipped_in_check_mode(&plan, msg);
             }
-            self.would_change.get_or_insert_with(|| task.display_name());
+            self.mem
+                .would_change
+                .get_or_insert_with(|| task.display_name());
             return changed_outcome(&plan, plan.result.clone(), diff);
         }
         // A task that runs for real in a --check run (`check_mode: false`)
@@ -292,7 +317,7 @@ impl HostRun<'_, '_> {
     /// A failure under `--check` that follows a change that did not happen
     /// is reported as a change that depends on it, not as a failure.
     fn check_mode_failure(&self, check: bool, outcome: Outcome) -> Outcome {
-        match (&self.would_change, check) {
+        match (&self.mem.would_change, check) {
             (Some(first), true) => {
                 let mut result = Map::new();
                 result.insert("changed".into(), Value::Bool(true));
@@ -509,7 +534,7 @@ fn failed_outcome(e: tend_modules::TaskError) -> Outcome {
     Outcome::new(Status::Failed, result)
 }
 
-fn render_diffs(diffs: &[tend_modules::Diff]) -> Vec<String> {
+pub(super) fn render_diffs(diffs: &[tend_modules::Diff]) -> Vec<String> {
     diffs
         .iter()
         .map(|d| {

@@ -16,6 +16,7 @@ mod play;
 mod prefetch;
 mod run;
 mod run_once;
+mod saved_plan;
 mod stats;
 mod task;
 mod vars;

@@ -16,6 +16,9 @@ pub struct RunOptions {
     pub force_handlers: bool,
     pub extra_vars: serde_json::Map<String, Value>,
     pub connection: ConnectionOptions,
+    /// A saved plan: every task is recorded (`tend plan`) or checked
+    /// against it before it runs (`tend apply`).
+    pub plan_hook: Option<std::sync::Arc<dyn crate::plan::PlanHook>>,
 }
 
 /// How to reach hosts over SSH, from the command line.

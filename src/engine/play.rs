@@ -169,7 +169,7 @@ pub fn run_play(
         .map_err(|e| Error::at(&play.loc, format!("hosts: {e}")))?;
     let (mut selected, warnings) = inventory.select_with_warnings(&pattern);
     for w in warnings {
-        eprintln!("[WARNING]: {w}");
+        eprintln!("[WARNING]: {}", crate::redact::redact(&w));
     }
     if let Some(limit) = &opts.limit {
         let allowed = inventory.select(limit);

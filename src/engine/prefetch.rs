@@ -49,7 +49,7 @@ impl Prefetch {
     }
 }
 
-fn target_key(target: &Target) -> String {
+pub(super) fn target_key(target: &Target) -> String {
     format!(
         "{:?}\u{0}{}",
         target.become_.as_ref().map(|b| &b.user),

@@ -66,6 +66,7 @@ pub fn run_playbook(
             unreachable: false,
             failed: false,
             marked: Marked::No,
+            would_change: None,
         };
         let mut view = (*mem.inventory_vars).clone();
         view.insert("inventory_hostname".into(), Value::String(name.clone()));

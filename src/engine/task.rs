@@ -10,6 +10,7 @@ use super::host::{HostRun, Scope};
 use super::outcome::{ItemOutcome, Map, Outcome, Status};
 use super::play::SitePath;
 use super::run_once::Turn;
+use super::saved_plan::REFUSED;
 use crate::playbook::{Keywords, Task, TaskAction};
 use crate::templating::Vars;
 
@@ -226,6 +227,7 @@ impl HostRun<'_, '_> {
                     .unwrap_or_else(|_| display(item)),
                 None => display(item),
             };
+            self.invocation.item = Some((index, label.clone()));
             let mut outcome = match self.conditions_hold(kw, &item_vars) {
                 Ok(None) => self.attempt(task, kw, scope, Some(lv)),
                 Ok(Some(cond)) => Outcome::skipped("Conditional result was False", Some(&cond)),
@@ -243,6 +245,7 @@ impl HostRun<'_, '_> {
                 result: outcome.result,
             });
         }
+        self.invocation.item = None;
         combine_items(outcomes)
     }
 
@@ -264,12 +267,16 @@ impl HostRun<'_, '_> {
         let mut attempts = 0;
         loop {
             attempts += 1;
+            self.invocation.attempt = attempts;
             let mut outcome = self.invoke(task, kw, scope, &vars);
             self.apply_overrides(kw, &vars, &mut outcome);
             let Some(until) = &kw.until else {
                 return outcome;
             };
-            if matches!(outcome.status, Status::Unreachable | Status::Skipped) {
+            // A task a saved plan refused is not tried again.
+            if matches!(outcome.status, Status::Unreachable | Status::Skipped)
+                || outcome.result.contains_key(REFUSED)
+            {
                 return outcome;
             }
             let mut check_vars = vars.clone();
@@ -320,6 +327,7 @@ impl HostRun<'_, '_> {
         if outcome.status == Status::Skipped
             || outcome.status == Status::Unreachable
             || outcome.result.contains_key("_depends_on")
+            || outcome.result.contains_key(REFUSED)
         {
             return;
         }

@@ -92,6 +92,8 @@ impl Inventory {
             Some(rest) => rest.to_string(),
             None => text,
         };
+        // An inventory encrypted with ansible-vault is read decrypted.
+        let (text, _) = crate::vault::file_text(path, text)?;
         if text.starts_with("#!") {
             return Err(Error::plain(format!(
                 "{}: this looks like a dynamic inventory script, which tend does not run; give it a static INI or YAML inventory",

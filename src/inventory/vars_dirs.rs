@@ -148,12 +148,7 @@ fn load_vars_file(path: &Path) -> Result<Map, Error> {
             path.display()
         ))
     })?;
-    if text.trim_start().starts_with("$ANSIBLE_VAULT") {
-        return Err(Error::plain(format!(
-            "{}: this file is encrypted with ansible-vault, which tend cannot decrypt",
-            path.display()
-        )));
-    }
+    // A file encrypted with ansible-vault is decrypted by the YAML loader.
     let node = load_str(path, text)?;
     match &node.value {
         NodeValue::Null => Ok(Map::new()),

@@ -5,8 +5,9 @@ use std::io::{IsTerminal, Write};
 
 use serde_json::Value;
 
-use super::{Map, Reporter, shown_result};
+use super::{Map, Reporter, shown_diff, shown_result};
 use crate::engine::{HostStats, Outcome, Status};
+use crate::redact::Redacting;
 
 pub struct Human {
     out: Box<dyn Write>,
@@ -21,7 +22,8 @@ impl Human {
     pub fn stdout(verbosity: u8) -> Human {
         let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         Human {
-            out: Box::new(std::io::stdout()),
+            // Every line passes the redaction of secrets on its way out.
+            out: Box::new(Redacting::new(std::io::stdout())),
             color,
             verbosity,
             pending_header: None,
@@ -111,7 +113,7 @@ impl Reporter for Human {
             == Some("debug");
         for item in &outcome.items {
             for d in &item.diffs {
-                self.line(d.trim_end());
+                self.line(&shown_diff(d));
             }
             let status = match item.status {
                 Status::Failed => self.paint(&format!("failed: [{host}]"), "31"),
@@ -139,7 +141,7 @@ impl Reporter for Human {
         }
         if outcome.items.is_empty() {
             for d in &outcome.diffs {
-                self.line(d.trim_end());
+                self.line(&shown_diff(d));
             }
         }
         let failed = matches!(outcome.status, Status::Failed | Status::Unreachable);

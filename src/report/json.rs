@@ -84,13 +84,15 @@ impl Reporter for Json {
                 json!({"round_trips": trips, "bytes_sent": sent, "bytes_received": received}),
             );
         }
-        let doc = json!({
+        let mut doc = json!({
             "custom_stats": {},
             "global_custom_stats": {},
             "plays": std::mem::take(&mut self.plays),
             "stats": s,
             "tend": {"version": env!("CARGO_PKG_VERSION"), "traffic": t, "notes": self.notes},
         });
+        // Task names, notes and results may hold secrets too.
+        crate::redact::redact_value(&mut doc);
         let mut out = std::io::stdout();
         let _ = writeln!(
             out,

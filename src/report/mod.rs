@@ -28,7 +28,8 @@ pub trait Reporter {
 pub const CENSORED: &str =
     "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
 
-/// A result as shown: without internal keys, censored under `no_log`.
+/// A result as shown: without internal keys, censored under `no_log`,
+/// and with every registered secret (vault values, passwords) masked.
 pub fn shown_result(outcome: &Outcome) -> Map {
     if outcome.no_log {
         let mut m = Map::new();
@@ -38,5 +39,11 @@ pub fn shown_result(outcome: &Outcome) -> Map {
     }
     let mut m = outcome.result.clone();
     m.retain(|k, _| !k.starts_with('_'));
+    crate::redact::redact_map(&mut m);
     m
+}
+
+/// A rendered diff as shown: with every registered secret masked.
+pub fn shown_diff(diff: &str) -> String {
+    crate::redact::redact(diff.trim_end()).into_owned()
 }

@@ -258,8 +258,16 @@ fn find(state: &State, subdir: &str, name: &str) -> Option<PathBuf> {
 fn read(state: &State, plugin: &str, subdir: &str, name: &str) -> Result<String, Error> {
     let path = find(state, subdir, name)
         .ok_or_else(|| err(plugin, format!("could not locate file in lookup: {name}")))?;
-    std::fs::read_to_string(&path)
-        .map_err(|e| err(plugin, format!("could not read {}: {e}", path.display())))
+    let bytes = std::fs::read(&path)
+        .map_err(|e| err(plugin, format!("could not read {}: {e}", path.display())))?;
+    // Ansible's file lookups read vaulted files decrypted.
+    let bytes = crate::vault::src_bytes(&path, bytes).map_err(|e| err(plugin, e))?;
+    String::from_utf8(bytes).map_err(|_| {
+        err(
+            plugin,
+            format!("could not read {}: it is not UTF-8 text", path.display()),
+        )
+    })
 }
 
 fn fileglob(state: &State, pattern: &str) -> Vec<String> {

@@ -29,8 +29,19 @@ pub fn load_file(path: &Path) -> Result<Node, Error> {
     load_str(path, text)
 }
 
-/// Parses YAML text that came from `path` (used in messages).
+/// Parses YAML text that came from `path` (used in messages). A file
+/// encrypted whole with Ansible Vault is decrypted first, and its values are
+/// secrets from then on.
 pub fn load_str(path: &Path, text: String) -> Result<Node, Error> {
+    let (text, vaulted) = crate::vault::file_text(path, text)?;
+    let node = parse(path, text)?;
+    if vaulted {
+        crate::redact::register_strings(&node.to_value());
+    }
+    Ok(node)
+}
+
+fn parse(path: &Path, text: String) -> Result<Node, Error> {
     let source = Arc::new(Source {
         path: path.to_path_buf(),
         text,
@@ -149,7 +160,12 @@ impl Builder {
                 let forced_str = tag
                     .as_ref()
                     .is_some_and(|t| t.suffix == "str" || t.handle == "!");
-                let value = if style == ScalarStyle::Plain && !forced_str {
+                let vaulted = tag.as_ref().is_some_and(|t| {
+                    t.handle == "!" && matches!(t.suffix.as_str(), "vault" | "vault-encrypted")
+                });
+                let value = if vaulted {
+                    NodeValue::Str(crate::vault::inline_value(&loc, &text)?)
+                } else if style == ScalarStyle::Plain && !forced_str {
                     resolve_plain(&text)
                 } else {
                     NodeValue::Str(text.into_owned())
@@ -321,6 +337,49 @@ mod tests {
     fn deep_nesting_is_refused() {
         let text = "[".repeat(500) + &"]".repeat(500);
         assert!(load(&text).is_err());
+    }
+
+    #[test]
+    fn vault_values_and_vaulted_files_are_decrypted_and_become_secrets() {
+        use crate::vault::{Keyring, VaultSecret, install, installed};
+        install(Keyring::new(vec![VaultSecret::new(
+            "default",
+            "unit-tests",
+        )]));
+        let ring = installed();
+        let inline = ring.encrypt(b"s3cret-inline-unit", None).unwrap();
+        let block: String = inline.lines().map(|l| format!("  {l}\n")).collect();
+        let n = load(&format!(
+            "a: !vault |\n{block}b: !vault-encrypted |\n{block}c: 1\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            n.to_value(),
+            json!({"a": "s3cret-inline-unit", "b": "s3cret-inline-unit", "c": 1})
+        );
+        assert_eq!(crate::redact::redact("x s3cret-inline-unit"), "x ********");
+
+        let file = ring
+            .encrypt(b"db: s3cret-file-unit\nport: 5432\n", None)
+            .unwrap();
+        let n = load(&file).unwrap();
+        assert_eq!(
+            n.to_value(),
+            json!({"db": "s3cret-file-unit", "port": 5432})
+        );
+        assert_eq!(crate::redact::redact("s3cret-file-unit"), "********");
+
+        let wrong = Keyring::new(vec![VaultSecret::new("default", "other")])
+            .encrypt(b"x", None)
+            .unwrap();
+        let block: String = wrong.lines().map(|l| format!("  {l}\n")).collect();
+        let e = load(&format!("ok: 1\nkey: !vault |\n{block}"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("t.yml:2:6: cannot decrypt this !vault value: decryption failed"),
+            "{e}"
+        );
     }
 
     #[test]

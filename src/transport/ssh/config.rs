@@ -136,7 +136,11 @@ pub(crate) fn resolve_with(
         "ansible_sudo_password",
         "ansible_sudo_pass",
     ];
-    settings.become_password = string_var(vars, &password).map(Secret::new);
+    settings.become_password = string_var(vars, &password).map(|p| {
+        // A become password never appears in output, vaulted or not.
+        crate::redact::register(&p);
+        Secret::new(p)
+    });
 
     // Ansible's host_key_checking=False becomes `-o StrictHostKeyChecking=no`
     // on ssh's command line, so it beats the ssh config, for jumps too.
