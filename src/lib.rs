@@ -3,6 +3,7 @@
 //! the transports and the reports. What can be done to a host lives in the
 //! `tend-modules` crate.
 
+pub mod atomic_file;
 pub mod cli;
 pub mod drift;
 pub mod engine;

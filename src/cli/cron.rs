@@ -10,8 +10,6 @@
 mod entry;
 mod every;
 
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use clap::{ArgGroup, Args, Subcommand};
@@ -292,30 +290,10 @@ fn refuse_foreign(path: &Path, verb: &str) -> Result<(), Error> {
     }
 }
 
-/// Writes `content` to a temporary file beside `path` and renames it over
-/// `path`, so that cron never reads half a file. The temporary name starts
-/// with a dot, which cron ignores.
+/// Written whole, so that cron never reads half a file (the temporary
+/// name starts with a dot, which cron ignores).
 fn write_atomically(path: &Path, content: &str) -> Result<(), Error> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let file_name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    let written = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&tmp)?;
-        file.write_all(content.as_bytes())?;
-        // The umask may have taken bits off the mode given to open.
-        file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    written.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        write_error(path, &e)
-    })
+    crate::atomic_file::write(path, content.as_bytes(), 0o644).map_err(|e| write_error(path, &e))
 }
 
 fn write_error(path: &Path, err: &std::io::Error) -> Error {

@@ -86,8 +86,8 @@ pub fn plan(args: &PlanArgs) -> Result<u8, Error> {
             .collect(),
         extra_vars: extra_vars::parse_all(&common.extra_vars)?,
         limit: common.limit.clone(),
-        tags: split(&args.tags),
-        skip_tags: split(&args.skip_tags),
+        tags: super::run::split_list(&args.tags),
+        skip_tags: super::run::split_list(&args.skip_tags),
     };
     if let Some(out) = &args.out {
         if out.exists() && !plan::is_plan_file(out) {
@@ -249,15 +249,6 @@ fn absolute_source(source: &str) -> String {
         Ok(abs) if path.exists() => abs.display().to_string(),
         _ => source.to_string(),
     }
-}
-
-fn split(values: &[String]) -> Vec<String> {
-    values
-        .iter()
-        .flat_map(|t| t.split(','))
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty())
-        .collect()
 }
 
 /// `tend plan`'s reporter: the task lines are left out (the plan says what

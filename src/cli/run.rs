@@ -15,20 +15,13 @@ pub fn run(args: &RunArgs) -> Result<u8, Error> {
     let inventory = Inventory::load(&common.inventory)?;
     let playbook = crate::playbook::load_playbook(&common.playbook)?;
     crate::validate::check(&playbook, &inventory)?;
-    let split = |v: &[String]| -> Vec<String> {
-        v.iter()
-            .flat_map(|t| t.split(','))
-            .map(|t| t.trim().to_string())
-            .filter(|t| !t.is_empty())
-            .collect()
-    };
     let opts = RunOptions {
         check: args.check,
         // A drift run's summary shows what drifted as diffs.
         diff: args.diff || args.drift,
         limit: common.limit.clone(),
-        tags: split(&args.tags),
-        skip_tags: split(&args.skip_tags),
+        tags: split_list(&args.tags),
+        skip_tags: split_list(&args.skip_tags),
         forks: args.forks,
         verbosity: args.verbose,
         force_handlers: args.force_handlers,
@@ -96,4 +89,14 @@ pub fn inventory(args: &InventoryArgs) -> Result<u8, Error> {
         );
     }
     Ok(0)
+}
+
+/// Comma-separated values given once or repeated (`-t a,b -t c`).
+pub(super) fn split_list(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .flat_map(|t| t.split(','))
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect()
 }

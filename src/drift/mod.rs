@@ -151,21 +151,11 @@ pub fn run(
     Ok(code)
 }
 
-/// Writes `path` whole or not at all: a reader (node_exporter, a monitor
-/// reading last-run.json) never sees half a file.
+/// Written whole: a reader (node_exporter, a monitor reading
+/// last-run.json) never sees half a file.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let fail = |e: std::io::Error| Error::plain(format!("cannot write {}: {e}", path.display()));
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        fail(e)
-    })
+    crate::atomic_file::write(path, bytes, 0o644)
+        .map_err(|e| Error::plain(format!("cannot write {}: {e}", path.display())))
 }
 
 /// Keeps the newest `keep` reports (their names sort in time order).
@@ -196,11 +186,10 @@ fn sha256_file(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// A random number below `n`: enough for a splay, from the kernel.
+/// A random number below `n`: enough for a splay.
 fn random_below(n: u64) -> u64 {
     let mut buf = [0u8; 8];
-    let _ = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut buf));
+    let _ = getrandom::fill(&mut buf);
     u64::from_le_bytes(buf) % n.max(1)
 }
 

@@ -6,7 +6,7 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use crate::engine::{HostStats, Outcome, Status};
-use crate::report::{Map, Reporter, shown_diff, shown_result};
+use crate::report::{Map, Reporter, shown_diff, shown_result, task_name};
 
 /// One task that changed or failed on one host.
 #[derive(Debug, Clone)]
@@ -65,11 +65,7 @@ impl Reporter for Recorder {
     fn no_hosts(&mut self) {}
 
     fn task_start(&mut self, header: &str) {
-        // "TASK [name]" or "RUNNING HANDLER [name]": the name is enough.
-        self.task = header
-            .split_once('[')
-            .map_or(header, |(_, r)| r.trim_end_matches(']'))
-            .to_string();
+        self.task = task_name(header).to_string();
         self.task_started = Instant::now();
     }
 

@@ -4,7 +4,6 @@
 //! (a temporary file beside it, renamed into place) and readable by its
 //! owner only: it holds diffs and extra variables.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -202,25 +201,7 @@ impl PlanFile {
         let mut text = serde_json::to_string_pretty(self)
             .map_err(|e| Error::plain(format!("could not write the plan: {e}")))?;
         text.push('\n');
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let name = path
-            .file_name()
-            .ok_or_else(|| Error::plain(format!("{}: not a file name", path.display())))?;
-        let temp = dir.join(format!(
-            ".{}.tmp-{}",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        let written =
-            write_private(&temp, text.as_bytes()).and_then(|()| std::fs::rename(&temp, path));
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&temp);
-            return Err(Error::io(path, &e));
-        }
-        Ok(())
+        crate::atomic_file::write(path, text.as_bytes(), 0o600).map_err(|e| Error::io(path, &e))
     }
 
     /// Planned changes, and the hosts they are on.
@@ -240,17 +221,6 @@ pub fn is_plan_file(path: &Path) -> bool {
     };
     let mut head = [0u8; HEADER.len()];
     file.read_exact(&mut head).is_ok() && head == HEADER.as_bytes()
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
 }
 
 /// A small plan for tests: one host, one change.

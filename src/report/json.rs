@@ -37,9 +37,7 @@ impl Reporter for Json {
     fn no_hosts(&mut self) {}
 
     fn task_start(&mut self, header: &str) {
-        let name = header
-            .split_once('[')
-            .map_or(header, |(_, r)| r.trim_end_matches(']'));
+        let name = super::task_name(header);
         if let Some(tasks) = self.current_tasks() {
             tasks.push(json!({"task": {"name": name}, "hosts": {}}));
         }

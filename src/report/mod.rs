@@ -47,3 +47,11 @@ pub fn shown_result(outcome: &Outcome) -> Map {
 pub fn shown_diff(diff: &str) -> String {
     crate::redact::redact(diff.trim_end()).into_owned()
 }
+
+/// The task's name in a header such as `TASK [name]` or
+/// `RUNNING HANDLER [name]`.
+pub fn task_name(header: &str) -> &str {
+    header
+        .split_once('[')
+        .map_or(header, |(_, r)| r.trim_end_matches(']'))
+}

@@ -176,35 +176,32 @@ mod tests {
     #[test]
     fn bad_padding_behind_a_good_hmac_is_an_error() {
         let keys = Keys::derive(b"pw", &[4; SALT_LEN]);
+        // `plain` encrypted as is (no padding added), behind a good HMAC.
+        let sealed = |plain: &[u8]| {
+            let mut data = plain.to_vec();
+            keys.apply_keystream(&mut data);
+            let mut mac = keys.mac();
+            mac.update(&data);
+            Envelope {
+                label: None,
+                salt: vec![4; SALT_LEN],
+                hmac: mac.finalize().into_bytes().to_vec(),
+                ciphertext: data,
+            }
+        };
         for plain in [[0u8; 16], [17u8; 16], {
             let mut b = [3u8; 16];
             b[14] = 2;
             b
         }] {
-            let mut data = plain.to_vec();
-            keys.apply_keystream(&mut data);
-            let mut mac = keys.mac();
-            mac.update(&data);
-            let e = Envelope {
-                label: None,
-                salt: vec![4; SALT_LEN],
-                hmac: mac.finalize().into_bytes().to_vec(),
-                ciphertext: data,
-            };
-            assert_eq!(decrypt(&e, b"pw"), Err(VaultError::Padding), "{plain:?}");
+            assert_eq!(
+                decrypt(&sealed(&plain), b"pw"),
+                Err(VaultError::Padding),
+                "{plain:?}"
+            );
         }
-        // A ciphertext that is not whole blocks, behind a good HMAC.
-        let mut data = b"short".to_vec();
-        keys.apply_keystream(&mut data);
-        let mut mac = keys.mac();
-        mac.update(&data);
-        let e = Envelope {
-            label: None,
-            salt: vec![4; SALT_LEN],
-            hmac: mac.finalize().into_bytes().to_vec(),
-            ciphertext: data,
-        };
-        assert_eq!(decrypt(&e, b"pw"), Err(VaultError::Padding));
+        // A ciphertext that is not whole blocks.
+        assert_eq!(decrypt(&sealed(b"short"), b"pw"), Err(VaultError::Padding));
         assert_eq!(unpad(&mut Vec::new()), Err(VaultError::Padding));
         assert_eq!(unpad(&mut vec![1; 15]), Err(VaultError::Padding));
     }

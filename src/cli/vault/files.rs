@@ -4,7 +4,7 @@
 //! either the old content or the new, never half of a secret.
 
 use std::io::{Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use crate::error::Error;
@@ -43,27 +43,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         Ok(meta) => meta.permissions().mode() & 0o7777,
         Err(_) => NEW_FILE_MODE,
     };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tend-vault-{}", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(NEW_FILE_MODE)
-            .open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        // The umask applied at creation must not change the kept mode.
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    crate::atomic_file::write(path, bytes, mode)
 }
 
 #[cfg(test)]
