@@ -9,6 +9,7 @@
 
 mod common;
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -167,12 +168,26 @@ fn files_when_settled(lab: &Lab, host: &str, path: &str) -> Vec<(String, String)
     }
 }
 
+/// A fault done to a host in the middle of a run, and how to undo it.
+struct Fault<'a> {
+    /// For the test's names and paths.
+    name: &'a str,
+    /// Breaks the host, about a second into the run (during the `sleep 3`).
+    during: &'a (dyn Fn(&Lab, &str) + Sync),
+    /// Repairs it after the run.
+    after: &'a dyn Fn(&Lab, &str),
+}
+
 /// Converges `victim` and `other` to version "old", then runs version "new"
-/// and cuts `victim` off about a second in (during the `sleep 3`). Returns
-/// the run, for the caller to check the victim's error.
-fn cut_mid_run(lab: &Lab, name: &str, victim: &str, other: &str, extra: &[&str]) -> Run {
+/// and does `fault` to `victim` about a second in (during the `sleep 3`).
+/// Checks that the other host finished, that the victim is reported, that
+/// every managed file on it is whole, and that a re-run converges it.
+/// Returns the run, for the caller to check the victim's error.
+fn fault_mid_run(lab: &Lab, fault: &Fault, victim: &str, other: &str, extra: &[&str]) -> Run {
+    let name = fault.name;
     let dir = Dir::new(name);
-    let path = format!("/tmp/tend-lab-{name}-{}", std::process::id());
+    // Not /tmp: a rebooted host empties it.
+    let path = format!("/var/lib/tend-lab-{name}-{}", std::process::id());
     let playbook = cut_playbook(&dir, &path);
     let inventory = dir.write(
         "inventory.ini",
@@ -186,21 +201,18 @@ fn cut_mid_run(lab: &Lab, name: &str, victim: &str, other: &str, extra: &[&str])
     old_args.extend_from_slice(extra);
     run(&dir, &playbook, &inventory, &old_args).assert_ok();
 
-    let cutter = {
-        let lab = lab.clone();
-        let victim = victim.to_string();
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(1000));
-            lab.fault("cut", &victim);
-        })
-    };
     let started = Instant::now();
     let mut new_args = vec!["-e", "version=new"];
     new_args.extend_from_slice(extra);
-    let out = run(&dir, &playbook, &inventory, &new_args);
+    let out = std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(1000));
+            (fault.during)(lab, victim);
+        });
+        run(&dir, &playbook, &inventory, &new_args)
+    });
     let took = started.elapsed();
-    cutter.join().expect("the cut happened");
-    lab.fault("restore", victim);
+    (fault.after)(lab, victim);
 
     // The other host finished everything.
     assert_eq!(out.recap(other)[1..4], [3, 0, 0], "{}", out.stdout);
@@ -242,7 +254,7 @@ fn cut_mid_run(lab: &Lab, name: &str, victim: &str, other: &str, extra: &[&str])
         );
     }
 
-    // With the link back, the next run converges the victim.
+    // Repaired, the next run converges the victim.
     let again = run(&dir, &playbook, &inventory, &new_args);
     again.assert_ok();
     assert_eq!(again.changed(other), 1, "only the sleep: {}", again.stdout);
@@ -258,6 +270,15 @@ fn cut_mid_run(lab: &Lab, name: &str, victim: &str, other: &str, extra: &[&str])
     out
 }
 
+/// A network partition: the link goes down, and comes back after the run.
+fn cut(name: &str) -> Fault<'_> {
+    Fault {
+        name,
+        during: &|lab, host| lab.fault("cut", host),
+        after: &|lab, host| lab.fault("restore", host),
+    }
+}
+
 #[test]
 fn a_host_cut_off_mid_run_fails_by_command_timeout_and_keeps_files_whole() {
     let Some(lab) =
@@ -267,7 +288,13 @@ fn a_host_cut_off_mid_run_fails_by_command_timeout_and_keeps_files_whole() {
     };
     let h5 = lab.take("h5");
     lab.ensure_up(5);
-    let out = cut_mid_run(&lab, "cut-timeout", "h5", "h2", &["--command-timeout", "5"]);
+    let out = fault_mid_run(
+        &lab,
+        &cut("cut-timeout"),
+        "h5",
+        "h2",
+        &["--command-timeout", "5"],
+    );
     let msg = lab::fatal_line(&out, "h5").expect("a fatal line for h5");
     assert!(
         msg.contains("command timeout")
@@ -290,9 +317,9 @@ fn a_host_cut_off_mid_run_is_found_unreachable_by_keepalive() {
     let config =
         std::env::temp_dir().join(format!("tend-lab-keepalive-{}.config", std::process::id()));
     std::fs::write(&config, "Host *\n  ServerAliveInterval 1\n").unwrap();
-    let out = cut_mid_run(
+    let out = fault_mid_run(
         &lab,
-        "cut-keepalive",
+        &cut("cut-keepalive"),
         "h6",
         "h1",
         &["--ssh-config", config.to_str().unwrap()],
@@ -305,4 +332,288 @@ fn a_host_cut_off_mid_run_is_found_unreachable_by_keepalive() {
         "a clear error for h6: {msg}"
     );
     drop(h6);
+}
+
+/// Waits until `host`'s sshd answers again (systemd restarts it).
+fn wait_for_sshd(lab: &Lab, host: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while lab.ssh(host, "true").code != 0 {
+        assert!(Instant::now() < deadline, "{host}: sshd did not come back");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn sshd_killed_mid_task_fails_that_host_and_a_rerun_converges_it() {
+    let Some(lab) = lab::lab("sshd_killed_mid_task_fails_that_host_and_a_rerun_converges_it")
+    else {
+        return;
+    };
+    let h29 = lab.take("h29");
+    lab.ensure_up(29);
+    let fault = Fault {
+        name: "sshd-killed",
+        // Every sshd of the host: the listener and the sessions, tend's
+        // among them. systemd starts the listener again (Debian's
+        // ssh.service has Restart=on-failure).
+        during: &|lab, host| {
+            lab.ssh(host, "pkill -KILL -x sshd");
+        },
+        after: &wait_for_sshd,
+    };
+    let out = fault_mid_run(&lab, &fault, "h29", "h2", &[]);
+    let msg = lab::fatal_line(&out, "h29").expect("a fatal line for h29");
+    assert!(msg.contains("connection was lost"), "a clear error: {msg}");
+    drop(h29);
+}
+
+#[test]
+fn a_host_powered_off_mid_run_is_reported_and_converges_after_its_reboot() {
+    let Some(lab) =
+        lab::lab("a_host_powered_off_mid_run_is_reported_and_converges_after_its_reboot")
+    else {
+        return;
+    };
+    let h31 = lab.take("h31");
+    lab.ensure_up(31);
+    let fault = Fault {
+        name: "powered-off",
+        // SIGKILL to the container: no shutdown, no goodbye to tend.
+        during: &|lab, host| lab.fault("kill", host),
+        after: &|lab, host| lab.fault("start", host),
+    };
+    let out = fault_mid_run(&lab, &fault, "h31", "h1", &["--command-timeout", "5"]);
+    let msg = lab::fatal_line(&out, "h31").expect("a fatal line for h31");
+    assert!(
+        msg.contains("command timeout")
+            || msg.contains("connection was lost")
+            || msg.contains("cannot reach h31"),
+        "a clear error: {msg}"
+    );
+    drop(h31);
+}
+
+#[test]
+fn a_full_disk_fails_the_write_and_leaves_the_old_file_whole() {
+    let Some(lab) = lab::lab("a_full_disk_fails_the_write_and_leaves_the_old_file_whole") else {
+        return;
+    };
+    let h32 = lab.take("h32");
+    lab.ensure_up(32);
+    let dir = Dir::new("full-disk");
+    let path = format!("/srv/tend-full-{}", std::process::id());
+    // On h32 the directory is a 64 KiB file system; on h1 it has room.
+    lab.ssh_ok(
+        "h32",
+        &format!("mkdir -p {path} && mount -t tmpfs -o size=64k tmpfs {path}"),
+    );
+    let playbook = dir.write(
+        "site.yml",
+        format!(
+            "- hosts: all\n  gather_facts: false\n  tasks:\n\
+             \x20   - file: {{path: \"{path}\", state: directory}}\n\
+             \x20   - copy: {{src: data, dest: \"{path}/data\"}}\n\
+             \x20   - copy: {{content: \"after\\n\", dest: \"{path}/after\"}}\n"
+        ),
+    );
+    let inventory = dir.write(
+        "inventory.ini",
+        format!(
+            "{}\n{}\n",
+            lab.host("h32", "h32").line(),
+            lab.host("h1", "h1").line()
+        ),
+    );
+    let small = "small\n".repeat(100);
+    dir.write("files/data", &small);
+    run(&dir, &playbook, &inventory, &[]).assert_ok();
+
+    let big = "0123456789abcdef".repeat(16 * 1024); // 256 KiB
+    dir.write("files/data", &big);
+    let out = run(&dir, &playbook, &inventory, &[]);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(out.recap("h32")[3], 1, "h32 failed: {}", out.stdout);
+    let msg = lab::fatal_line(&out, "h32").expect("a fatal line for h32");
+    assert!(msg.contains("No space left on device"), "{msg}");
+    assert_eq!(out.recap("h1")[..4], [3, 1, 0, 0], "{}", out.stdout);
+    // The old content stays, and no temporary file is left behind.
+    assert_eq!(
+        lab.ssh_ok("h32", &format!("cat {path}/data; ls -A {path}")),
+        format!("{small}after\ndata\n")
+    );
+
+    // With room again, a re-run converges it.
+    lab.ssh_ok("h32", &format!("mount -o remount,size=2m {path}"));
+    let again = run(&dir, &playbook, &inventory, &[]);
+    again.assert_ok();
+    assert_eq!(again.changed("h32"), 1, "{}", again.stdout);
+    assert_eq!(again.changed("h1"), 0, "{}", again.stdout);
+    assert_eq!(
+        lab.ssh_ok("h32", &format!("sha1sum < {path}/data")),
+        lab.ssh_ok("h1", &format!("sha1sum < {path}/data"))
+    );
+    lab.ssh_ok("h32", &format!("umount {path} && rm -rf {path}"));
+    lab.ssh_ok("h1", &format!("rm -rf {path}"));
+    drop(h32);
+}
+
+#[test]
+fn a_hanging_command_is_stopped_by_the_tasks_timeout_and_the_others_finish() {
+    let Some(lab) =
+        lab::lab("a_hanging_command_is_stopped_by_the_tasks_timeout_and_the_others_finish")
+    else {
+        return;
+    };
+    let dir = Dir::new("hang");
+    let path = format!("/tmp/tend-lab-hang-{}", std::process::id());
+    // 617: a duration no other test sleeps, to find the process by.
+    let playbook = dir.write(
+        "site.yml",
+        format!(
+            "- hosts: all\n  gather_facts: false\n  tasks:\n\
+             \x20   - file: {{path: \"{path}\", state: directory}}\n\
+             \x20   - command: sleep 617\n\
+             \x20     when: hang | bool and inventory_hostname == 'h2'\n\
+             \x20     timeout: 3\n\
+             \x20   - copy: {{content: \"after\\n\", dest: \"{path}/after\"}}\n"
+        ),
+    );
+    let inventory = dir.write(
+        "inventory.ini",
+        format!(
+            "{}\n{}\n",
+            lab.host("h1", "h1").line(),
+            lab.host("h2", "h2").line()
+        ),
+    );
+    let out = run(&dir, &playbook, &inventory, &["-e", "hang=true"]);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(out.recap("h1")[..4], [2, 2, 0, 0], "{}", out.stdout);
+    assert_eq!(out.recap("h2")[3], 1, "{}", out.stdout);
+    let msg = lab::fatal_line(&out, "h2").expect("a fatal line for h2");
+    assert!(msg.contains("Timed out after 3 seconds"), "{msg}");
+    assert_eq!(lab.ssh_ok("h1", &format!("cat {path}/after")), "after\n");
+    // The hanging command does not outlive its task.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while lab.ssh("h2", "pgrep -f 'sleep 617'").code == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the command still runs on h2 after its task timed out"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let again = run(&dir, &playbook, &inventory, &["-e", "hang=false"]);
+    again.assert_ok();
+    assert_eq!(again.changed("h2"), 1, "{}", again.stdout);
+    assert_eq!(lab.ssh_ok("h2", &format!("cat {path}/after")), "after\n");
+    for host in ["h1", "h2"] {
+        lab.ssh_ok(host, &format!("rm -rf {path}"));
+    }
+}
+
+#[test]
+fn a_controller_killed_mid_transfer_leaves_every_file_whole_and_its_lock_is_taken_over() {
+    let Some(lab) = lab::lab(
+        "a_controller_killed_mid_transfer_leaves_every_file_whole_and_its_lock_is_taken_over",
+    ) else {
+        return;
+    };
+    let h33 = lab.take("h33");
+    lab.ensure_up(33);
+    let dir = Dir::new("controller-killed");
+    let path = format!("/var/lib/tend-lab-killed-{}", std::process::id());
+    let size: u64 = 50_000_000;
+    let sha256 = |host: &str| {
+        let out = lab.ssh_ok(host, &format!("sha256sum < {path}/big.bin"));
+        out.split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    lab.ssh_ok(
+        "h33",
+        &format!("mkdir -p {path} && head -c {size} /dev/urandom > {path}/big.bin"),
+    );
+    let old = sha256("h33");
+    let mut content = Vec::with_capacity(size as usize);
+    std::fs::File::open("/dev/urandom")
+        .and_then(|f| f.take(size).read_to_end(&mut content))
+        .expect("random content");
+    dir.write("files/big.bin", &content);
+    drop(content);
+    let playbook = dir.write(
+        "site.yml",
+        format!(
+            "- hosts: all\n  gather_facts: false\n  tasks:\n\
+             \x20   - copy: {{src: big.bin, dest: \"{path}/big.bin\"}}\n"
+        ),
+    );
+    let inventory = dir.single_host_inventory(&lab, "h33");
+    let state = dir.join("state");
+    let args = [
+        "run",
+        playbook.to_str().expect("UTF-8"),
+        "-i",
+        inventory.to_str().expect("UTF-8"),
+        "--drift",
+        "--state-dir",
+        state.to_str().expect("UTF-8"),
+    ];
+
+    // SIGKILL to tend as soon as its temporary file appears on the host:
+    // the content is then on its way.
+    let mut first = dir
+        .command(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("tend starts");
+    let seen = lab.ssh(
+        "h33",
+        &format!(
+            "for i in $(seq 3000); do for f in {path}/.tend-*; do \
+             [ -e \"$f\" ] && stat -c %a \"$f\" && exit 0; done; sleep 0.01; done; exit 1"
+        ),
+    );
+    first.kill().expect("kill");
+    first.wait().expect("reaped");
+    assert_eq!(seen.code, 0, "the temporary file never appeared");
+    assert_eq!(
+        seen.stdout.trim(),
+        "600",
+        "content on its way is readable by its owner alone"
+    );
+
+    // The orphaned script on the host ends, with its temporary file; the
+    // old content stays.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while lab.ssh("h33", &format!("ls {path}/.tend-*")).code == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "tend's temporary file outlives it"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert_eq!(sha256("h33"), old, "the old file is whole");
+
+    // The next drift run takes over the dead run's lock and converges.
+    let next = dir.tend(args);
+    assert_eq!(next.code, 2, "{}\n{}", next.stdout, next.stderr);
+    assert!(
+        next.stderr.contains(&format!(
+            "took over the lock of a drift run that did not finish (pid {} started",
+            first.id()
+        )),
+        "{}",
+        next.stderr
+    );
+    let new = std::process::Command::new("sha256sum")
+        .arg(dir.join("files/big.bin"))
+        .output()
+        .expect("sha256sum");
+    let new = String::from_utf8_lossy(&new.stdout);
+    assert_eq!(Some(sha256("h33").as_str()), new.split_whitespace().next());
+    lab.ssh_ok("h33", &format!("rm -rf {path}"));
+    drop(h33);
 }

@@ -1,5 +1,11 @@
 //! Quoting for the `/bin/sh` scripts that probes and steps are made of.
 
+/// Goes right after a script's `trap '...' EXIT`. dash runs no EXIT trap
+/// when a signal kills it, and a script whose client has gone dies of
+/// SIGPIPE at its next write to stderr: exiting on those signals runs the
+/// EXIT trap, so temporary files go even then.
+pub const EXIT_ON_SIGNALS: &str = "trap 'exit 1' HUP INT TERM PIPE\n";
+
 /// Quotes `s` as one shell word, safe whatever it holds.
 pub fn quote(s: &str) -> String {
     if !s.is_empty()

@@ -17,6 +17,7 @@
 mod compare;
 mod tar;
 
+use crate::shell::EXIT_ON_SIGNALS;
 use crate::shell::quote;
 use crate::{
     Args, Controller, Kind, Map, Module, Observed, Param, ParamError, Plan, Step, Task, TaskError,
@@ -295,7 +296,7 @@ impl Unarchive {
                 .join(" ")
         };
         let mut s = format!(
-            "set -e\nt=$(mktemp)\ntrap 'rm -f \"$t\"' EXIT\ncat > \"$t\"\n\
+            "set -e\nt=$(mktemp)\ntrap 'rm -f \"$t\"' EXIT\n{EXIT_ON_SIGNALS}cat > \"$t\"\n\
              want={size}\ngot=$(stat -c %s -- \"$t\")\n\
              if [ \"$got\" != \"$want\" ]; then echo \"incomplete transfer: $got of $want bytes arrived; nothing was extracted\" >&2; exit 1; fi\n\
              {extract}\n",

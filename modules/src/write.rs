@@ -4,6 +4,7 @@
 //! leaves the old file as it was and removes the temporary file.
 
 use crate::Step;
+use crate::shell::EXIT_ON_SIGNALS;
 use crate::shell::quote;
 
 /// How a file should end up, beyond its content.
@@ -44,7 +45,7 @@ pub fn atomic_copy(path: &str, src: &str, opts: &WriteOptions) -> Step {
 fn write_script(path: &str, fill: &str, size: &str, opts: &WriteOptions) -> String {
     let p = quote(path);
     let mut s = format!(
-        "set -e\np={p}\nd=$(dirname -- \"$p\")\nt=$(mktemp \"$d/.tend-XXXXXXXX\")\ntrap 'rm -f -- \"$t\"' EXIT\n{fill}\n\
+        "set -e\np={p}\nd=$(dirname -- \"$p\")\nt=$(mktemp \"$d/.tend-XXXXXXXX\")\ntrap 'rm -f -- \"$t\"' EXIT\n{EXIT_ON_SIGNALS}{fill}\n\
          want={size}\ngot=$(stat -c %s -- \"$t\")\nif [ \"$got\" != \"$want\" ]; then echo \"incomplete transfer: $got of $want bytes arrived; $p was left as it was\" >&2; exit 1; fi\n"
     );
     match &opts.mode {

@@ -11,9 +11,10 @@ use super::controller::TaskController;
 use super::host::{HostRun, Scope};
 use super::outcome::{Map, Outcome, Status};
 use super::saved_plan::TaskAtHand;
+use super::timeout::TaskClock;
 use crate::playbook::{Keywords, Task, TaskAction};
 use crate::templating::{OMIT_PLACEHOLDER, Vars};
-use crate::transport::{Become, Transport};
+use crate::transport::{Become, ExecOutput, Transport};
 
 /// A task ready to probe and plan.
 pub(super) struct Prepared {
@@ -29,19 +30,18 @@ pub(super) struct Target {
     pub become_: Option<Become>,
     /// `export K=V` lines for `environment`.
     pub env: String,
+    /// The task's `timeout`, shared by all of its scripts.
+    pub clock: Option<TaskClock>,
 }
 
 impl Target {
     pub fn exec_fresh(&self, script: &str, stdin: Option<&[u8]>) -> Result<StepOutput, String> {
         let full = format!("{}{script}", self.env);
-        self.transport
+        let out = self
+            .transport
             .exec_fresh(&full, stdin, self.become_.as_ref())
-            .map(|o| StepOutput {
-                rc: o.rc,
-                stdout: o.stdout,
-                stderr: o.stderr,
-            })
-            .map_err(|e| e.message)
+            .map_err(|e| e.message)?;
+        Ok(self.output(out))
     }
 
     pub fn exec(&self, script: &str, stdin: Option<&[u8]>) -> Result<StepOutput, String> {
@@ -50,14 +50,37 @@ impl Target {
         } else {
             format!("{}{script}", self.env)
         };
-        self.transport
-            .exec(&full, stdin, self.become_.as_ref())
-            .map(|o| StepOutput {
-                rc: o.rc,
-                stdout: o.stdout,
-                stderr: o.stderr,
-            })
-            .map_err(|e| e.message)
+        let limit = match &self.clock {
+            Some(clock) => match clock.remaining() {
+                Some(left) => Some(left),
+                // Out of time: the task's outcome says so, not this script.
+                None => {
+                    return Ok(StepOutput {
+                        rc: 124,
+                        ..StepOutput::default()
+                    });
+                }
+            },
+            None => None,
+        };
+        let out = self
+            .transport
+            .exec_within(&full, stdin, self.become_.as_ref(), limit)
+            .map_err(|e| e.message)?;
+        Ok(self.output(out))
+    }
+
+    fn output(&self, out: ExecOutput) -> StepOutput {
+        if out.timed_out {
+            if let Some(clock) = &self.clock {
+                clock.note_stopped();
+            }
+        }
+        StepOutput {
+            rc: out.rc,
+            stdout: out.stdout,
+            stderr: out.stderr,
+        }
     }
 
     fn probe(&self, script: &str) -> Result<Observed, String> {
@@ -136,6 +159,26 @@ impl HostRun<'_, '_> {
     }
 
     pub fn invoke(&mut self, task: &Task, kw: &Keywords, scope: &Scope, vars: &Vars) -> Outcome {
+        let clock = match self.number(&kw.timeout, vars).map(TaskClock::start) {
+            None => None,
+            Some(Ok(clock)) => clock,
+            Some(Err(msg)) => return Outcome::failed(msg),
+        };
+        let outcome = self.invoke_within(task, kw, scope, vars, clock.as_ref());
+        match clock {
+            Some(clock) if clock.expired() => clock.outcome(),
+            _ => outcome,
+        }
+    }
+
+    fn invoke_within(
+        &mut self,
+        task: &Task,
+        kw: &Keywords,
+        scope: &Scope,
+        vars: &Vars,
+        clock: Option<&TaskClock>,
+    ) -> Outcome {
         let Prepared {
             module,
             task: prepared,
@@ -161,7 +204,10 @@ impl HostRun<'_, '_> {
             };
         }
         let target = match self.target(kw, vars) {
-            Ok(t) => t,
+            Ok(t) => Target {
+                clock: clock.cloned(),
+                ..t
+            },
             Err(e) => return Outcome::failed(e),
         };
         let observe = |t: &dyn tend_modules::Task| -> Result<Option<Observed>, String> {
@@ -405,6 +451,7 @@ impl HostRun<'_, '_> {
             transport,
             become_,
             env,
+            clock: None,
         })
     }
 }

@@ -19,6 +19,7 @@ mod run_once;
 mod saved_plan;
 mod stats;
 mod task;
+mod timeout;
 mod vars;
 
 pub use options::{ConnectionOptions, RunOptions};

@@ -399,7 +399,7 @@ impl HostRun<'_, '_> {
         tend_modules::to_bool(&rendered)
     }
 
-    fn number(&self, value: &Option<Value>, vars: &Vars) -> Option<i64> {
+    pub(super) fn number(&self, value: &Option<Value>, vars: &Vars) -> Option<i64> {
         let v = value.as_ref()?;
         match self.ctx.templar.render_value(v, vars).ok()? {
             Value::Number(n) => n.as_i64(),

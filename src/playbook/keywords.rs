@@ -28,6 +28,8 @@ pub struct Keywords {
     pub connection: Option<String>,
     /// The login user when the inventory names none (`ansible_user` wins).
     pub remote_user: Option<String>,
+    /// Seconds a task's module may run (`timeout`); 0 or absent: no limit.
+    pub timeout: Option<Value>,
     /// Task-only keywords below: not inherited.
     pub loop_items: Option<Value>,
     /// Whether the loop came from `with_items` (which flattens one level).
@@ -158,7 +160,8 @@ impl Keywords {
             delegate_to,
             any_errors_fatal,
             connection,
-            remote_user
+            remote_user,
+            timeout
         );
         k
     }
@@ -182,8 +185,9 @@ impl Keywords {
             "any_errors_fatal" => self.any_errors_fatal = Some(boolean(value)?),
             "connection" => self.connection = Some(text(value)?),
             "remote_user" => self.remote_user = Some(text(value)?),
+            "timeout" => self.timeout = Some(value.to_value()),
             "name" | "become_method" | "become_flags" | "delegate_facts" | "port"
-            | "module_defaults" | "collections" | "throttle" | "timeout" | "debugger" => {}
+            | "module_defaults" | "collections" | "throttle" | "debugger" => {}
             _ => return Ok(false),
         }
         Ok(true)

@@ -25,6 +25,12 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_test("reachable", |r: &MjValue| {
         result_flag("unreachable", r).map(|f| !f)
     });
+    // A result the task's `timeout` stopped carries `timedout.period`.
+    env.add_test("timedout", |r: &MjValue| -> Result<bool, Error> {
+        mapping("timedout", r)?;
+        Ok(r.get_attr("timedout")
+            .is_ok_and(|t| truthy(&t) && t.get_attr("period").is_ok_and(|p| truthy(&p))))
+    });
     env.add_test("finished", |r: &MjValue| -> Result<bool, Error> {
         mapping("finished", r)?;
         Ok(r.get_attr("finished")

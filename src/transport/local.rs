@@ -1,7 +1,10 @@
 //! The `local` transport: scripts run on the control machine itself.
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use super::{Become, Counters, ExecOutput, Transport, TransportError, with_become};
 
@@ -26,11 +29,12 @@ impl Default for Local {
 }
 
 impl Transport for Local {
-    fn exec(
+    fn exec_within(
         &self,
         script: &str,
         stdin: Option<&[u8]>,
         become_: Option<&Become>,
+        limit: Option<Duration>,
     ) -> Result<ExecOutput, TransportError> {
         let argv = with_become(script, become_, &self.user);
         let mut child = Command::new(&argv[0])
@@ -42,12 +46,15 @@ impl Transport for Local {
             })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            // Its own process group, so that a timeout stops what the
+            // script started too.
+            .process_group(0)
             .spawn()
             .map_err(|e| TransportError {
                 message: format!("could not start {}: {e}", argv[0]),
             })?;
-        // Write stdin from another thread so a script that prints a lot
-        // before reading cannot deadlock against us.
+        // Write stdin and read the output on other threads, so a script
+        // that prints a lot before reading cannot deadlock against us.
         let writer = match (stdin, child.stdin.take()) {
             (Some(data), Some(mut pipe)) => {
                 let data = data.to_vec();
@@ -57,24 +64,73 @@ impl Transport for Local {
             }
             _ => None,
         };
-        let out = child.wait_with_output().map_err(|e| TransportError {
+        let stdout = drain(child.stdout.take());
+        let stderr = drain(child.stderr.take());
+        let lost = |e: std::io::Error| TransportError {
             message: format!("lost the local shell: {e}"),
-        })?;
+        };
+        let started = Instant::now();
+        let mut timed_out = false;
+        let status = loop {
+            if let Some(status) = child.try_wait().map_err(lost)? {
+                break status;
+            }
+            if limit.is_some_and(|l| started.elapsed() >= l) {
+                timed_out = true;
+                stop_group(child.id());
+                break child.wait().map_err(lost)?;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
         if let Some(w) = writer {
             let _ = w.join();
         }
+        let stdout = stdout.join().unwrap_or_default();
+        let mut stderr = stderr.join().unwrap_or_default();
         self.counters.record(
             script.len() + stdin.map_or(0, <[u8]>::len),
-            out.stdout.len() + out.stderr.len(),
+            stdout.len() + stderr.len(),
         );
+        if timed_out {
+            let limit = limit.unwrap_or_default();
+            stderr.extend_from_slice(
+                format!("\ntend: the script was stopped after {limit:?}\n").as_bytes(),
+            );
+        }
         Ok(ExecOutput {
-            rc: out.status.code().unwrap_or(-1),
-            stdout: out.stdout,
-            stderr: out.stderr,
+            rc: if timed_out {
+                124
+            } else {
+                status.code().unwrap_or(-1)
+            },
+            stdout,
+            stderr,
+            timed_out,
         })
     }
 
     fn counters(&self) -> &Counters {
         &self.counters
     }
+}
+
+/// Reads a pipe to its end on a thread of its own.
+fn drain(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        bytes
+    })
+}
+
+/// Kills the process group `pgid` (the script and whatever it started):
+/// std has no killpg, and kill(1) does it without unsafe code.
+fn stop_group(pgid: u32) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pgid}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
 }

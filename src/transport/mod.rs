@@ -9,6 +9,7 @@ pub use ssh::{HostKeyChecking, Secret, Ssh, SshSettings};
 pub use local::Local;
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 /// What a script printed and how it exited.
 #[derive(Debug, Clone, Default)]
@@ -16,6 +17,8 @@ pub struct ExecOutput {
     pub rc: i32,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
+    /// The script was stopped because a time limit passed (`rc` is 124).
+    pub timed_out: bool,
 }
 
 /// The host could not be reached or the script could not be started:
@@ -38,13 +41,25 @@ pub struct Become {
 }
 
 pub trait Transport: Send + Sync {
+    /// Runs `script` with `/bin/sh`, feeding it `stdin`, and stops it once
+    /// `limit` has passed (a task's `timeout`): the output then says
+    /// `timed_out`, with rc 124 as timeout(1) gives.
+    fn exec_within(
+        &self,
+        script: &str,
+        stdin: Option<&[u8]>,
+        become_: Option<&Become>,
+        limit: Option<Duration>,
+    ) -> Result<ExecOutput, TransportError>;
     /// Runs `script` with `/bin/sh`, feeding it `stdin`.
     fn exec(
         &self,
         script: &str,
         stdin: Option<&[u8]>,
         become_: Option<&Become>,
-    ) -> Result<ExecOutput, TransportError>;
+    ) -> Result<ExecOutput, TransportError> {
+        self.exec_within(script, stdin, become_, None)
+    }
     /// Runs `script` over a new connection to the host, as proof that a new
     /// connection can still be made (after a firewall change). Transports
     /// without connections just run it.
@@ -146,11 +161,12 @@ impl Unsupported {
 }
 
 impl Transport for Unsupported {
-    fn exec(
+    fn exec_within(
         &self,
         _: &str,
         _: Option<&[u8]>,
         _: Option<&Become>,
+        _: Option<Duration>,
     ) -> Result<ExecOutput, TransportError> {
         Err(TransportError {
             message: self.message.clone(),

@@ -16,7 +16,9 @@
 //! lab_faults; h4 sits behind h1; h5 and h6 are cut by lab_faults and
 //! lab_regressions (started from inside those tests); h7-h12 belong to the
 //! module tests (apt, systemd, iptables, nginx and users, facts and uri),
-//! h13-h21 to lab_web_service, h22-h25 to lab_go_webapp.
+//! h13-h21 to lab_web_service, h22-h25 to lab_go_webapp, h26-h28 to
+//! lab_drift; h29 and h31-h33 are broken by lab_faults (h30 is the
+//! benchmark's scale host).
 
 use std::ffi::{OsStr, OsString};
 use std::io::Read;
@@ -325,6 +327,13 @@ impl HostLine {
         self
     }
 
+    /// Reached at `address` instead of the lab host's own (one of the
+    /// extra addresses a load test gives a host).
+    pub fn at(mut self, address: &str) -> Self {
+        self.address = address.to_string();
+        self
+    }
+
     pub fn line(&self) -> String {
         let mut words = vec![self.name.clone(), format!("ansible_host={}", self.address)];
         if let Some(user) = &self.user {
@@ -414,16 +423,26 @@ impl Dir {
         S: AsRef<OsStr>,
     {
         let args: Vec<OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+        let what = format!("tend {}", args.join(OsStr::new(" ")).to_string_lossy());
+        run_with_deadline(self.command(args), TEND_DEADLINE, &what)
+    }
+
+    /// The command `tend` above runs, for a test that starts (and maybe
+    /// kills) it itself.
+    pub fn command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tend"));
-        cmd.args(&args)
+        cmd.args(args)
             .current_dir(self.path())
             .env("HOME", self.home())
             .env("NO_COLOR", "1")
             .env_remove("SSH_AUTH_SOCK")
             .env_remove("ANSIBLE_HOST_KEY_CHECKING")
             .env_remove("ANSIBLE_CONFIG");
-        let what = format!("tend {}", args.join(OsStr::new(" ")).to_string_lossy());
-        run_with_deadline(cmd, TEND_DEADLINE, &what)
+        cmd
     }
 }
 
@@ -463,7 +482,7 @@ pub fn run_with_deadline(mut cmd: Command, deadline: Duration, what: &str) -> Ru
     run
 }
 
-fn reader(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<String> {
+pub fn reader(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<String> {
     std::thread::spawn(move || {
         let mut text = Vec::new();
         if let Some(mut pipe) = pipe {

@@ -8,6 +8,7 @@
 use super::deb::DebFile;
 use super::request::Request;
 use crate::Step;
+use crate::shell::EXIT_ON_SIGNALS;
 use crate::shell::quote;
 
 const ENV: &str = "LC_ALL=C DEBIAN_FRONTEND=noninteractive DEBIAN_PRIORITY=critical; export LC_ALL DEBIAN_FRONTEND DEBIAN_PRIORITY\n";
@@ -126,7 +127,7 @@ pub(crate) fn install_deb(req: &Request, deb: &DebFile) -> Step {
     let mut cmd = apt_get(req);
     cmd.push_str(&install_flags(req));
     Step::script(format!(
-        "{ENV}set -e\nd=$(mktemp -d /tmp/tend-deb.XXXXXXXX)\ntrap 'rm -rf -- \"$d\"' EXIT\n\
+        "{ENV}set -e\nd=$(mktemp -d /tmp/tend-deb.XXXXXXXX)\ntrap 'rm -rf -- \"$d\"' EXIT\n{EXIT_ON_SIGNALS}\
          f=\"$d\"/{name}\ncat > \"$f\"\n\
          got=$(stat -c %s -- \"$f\")\n\
          if [ \"$got\" != {size} ]; then echo \"incomplete transfer: $got of {size} bytes of {name} arrived\" >&2; exit 1; fi\n\

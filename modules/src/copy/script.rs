@@ -3,7 +3,7 @@
 //! the script grows by a line per file, not by a whole snippet.
 
 use crate::probe::MAX_CONTENT;
-use crate::shell::quote;
+use crate::shell::{EXIT_ON_SIGNALS, quote};
 use crate::write;
 
 /// The probe's functions. `d NAME PATH` describes a directory, following a
@@ -87,7 +87,11 @@ pub(crate) fn put_function(opts: &PutOptions) -> String {
     let mut s = String::from(
         r#"t=
 trap 'if [ -n "$t" ]; then rm -f -- "$t"; fi' EXIT
-put() {
+"#,
+    );
+    s.push_str(EXIT_ON_SIGNALS);
+    s.push_str(
+        r#"put() {
   p=$1
   t=$(mktemp "$(dirname -- "$p")/.tend-XXXXXXXX")
   head -c "$2" > "$t"

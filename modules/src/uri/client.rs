@@ -6,6 +6,7 @@
 //! one is curl's config, line two the raw request head, then the body.
 //! The step prints what came back, base64-framed, for `finish` to read.
 
+use crate::shell::EXIT_ON_SIGNALS;
 use crate::shell::quote;
 
 /// Bytes of a response body brought back at most.
@@ -51,7 +52,7 @@ pub fn script(has_body: bool, timeout: i64, fb: &Fallback) -> String {
         )
     };
     format!(
-        "umask 077\nd=$(mktemp -d) || exit 1\ntrap 'rm -rf \"$d\"' EXIT\n\
+        "umask 077\nd=$(mktemp -d) || exit 1\ntrap 'rm -rf \"$d\"' EXIT\n{EXIT_ON_SIGNALS}\
          IFS= read -r cfg || exit 1\nIFS= read -r req || exit 1\ncat > \"$d/body\"\n\
          printf '%s' \"$cfg\" | base64 -d > \"$d/cfg\" || exit 1\n\
          t0=$(date +%s%N 2>/dev/null)\n\

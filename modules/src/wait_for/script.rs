@@ -6,6 +6,7 @@
 //! and for a search what matched, for the match groups.
 
 use super::{Target, Wait};
+use crate::shell::EXIT_ON_SIGNALS;
 use crate::shell::quote;
 
 /// The most text brought back for match groups.
@@ -47,7 +48,7 @@ pub(super) fn script(w: &Wait) -> String {
                 // Read what the server says, a second at a time, until the
                 // text matches, the server closes, or time runs out.
                 s.push_str(&format!(
-                    "d=$(mktemp) || exit 1\ntrap 'rm -f \"$d\"' EXIT\n\
+                    "d=$(mktemp) || exit 1\ntrap 'rm -f \"$d\"' EXIT\n{EXIT_ON_SIGNALS}\
                      readmatch() {{ timeout \"$(left)\" bash -c 'exec 3<>\"/dev/tcp/$0/$1\" || exit 2; : > \"$2\"\n\
                      while :; do line=; IFS= read -r -t 1 -u 3 line; rc=$?\n\
                      if [ $rc -eq 0 ]; then printf \"%s\\n\" \"$line\" >> \"$2\"; else printf \"%s\" \"$line\" >> \"$2\"; fi\n\

@@ -9,7 +9,7 @@ use russh::client::Handle;
 use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf, Sig};
 use tokio::io::AsyncReadExt;
 
-use super::command::Command;
+use super::command::{Command, KILL_AFTER};
 use super::session::Client;
 use crate::transport::ExecOutput;
 
@@ -36,8 +36,16 @@ struct Collected {
     closed: bool,
 }
 
+/// How long after `limit` a host whose timeout(1) has not ended the script
+/// is given up on (a hung or unreachable host): timeout(1)'s own KILL
+/// comes `KILL_AFTER` seconds after its TERM, and its answer has to
+/// travel back.
+const HOST_GRACE: Duration = Duration::from_secs(KILL_AFTER + 3);
+
 /// Runs `command` on a new channel of `handle`. A script that outlives
-/// `limit` is signalled, and reported with rc 124 like timeout(1) does.
+/// `limit` is stopped by the host (`Command::within`), or, when the host
+/// does not answer, by closing the channel; either way it is reported with
+/// rc 124 like timeout(1) does.
 pub(crate) async fn run(
     handle: &Handle<Client>,
     command: &Command,
@@ -50,9 +58,10 @@ pub(crate) async fn run(
         .await
         .map_err(|e| Failure::Start(format!("cannot start the script: {e}")))?;
     let mut got = Collected::default();
+    let started = tokio::time::Instant::now();
     let talk = converse(&mut rx, &tx, command, stdin, &mut got);
     let ended = match limit {
-        Some(limit) => tokio::time::timeout(limit, talk).await,
+        Some(limit) => tokio::time::timeout(limit + HOST_GRACE, talk).await,
         None => Ok(talk.await),
     };
     if !got.closed {
@@ -62,15 +71,13 @@ pub(crate) async fn run(
     }
     match ended {
         Err(_elapsed) => {
-            let limit = limit.unwrap_or_default();
-            got.stderr.extend_from_slice(
-                format!("\ntend: the script was stopped after {limit:?} (command timeout)\n")
-                    .as_bytes(),
-            );
+            got.stderr
+                .extend_from_slice(stopped_note(limit.unwrap_or_default()).as_bytes());
             Ok(ExecOutput {
                 rc: 124,
                 stdout: got.stdout,
                 stderr: got.stderr,
+                timed_out: true,
             })
         }
         Ok(Err(failure)) => Err(failure),
@@ -90,13 +97,24 @@ pub(crate) async fn run(
                     -1
                 }
             };
+            // timeout(1) on the host stopped it.
+            let timed_out = rc == 124 && limit.is_some_and(|l| started.elapsed() >= l);
+            if timed_out {
+                got.stderr
+                    .extend_from_slice(stopped_note(limit.unwrap_or_default()).as_bytes());
+            }
             Ok(ExecOutput {
                 rc,
                 stdout: got.stdout,
                 stderr: got.stderr,
+                timed_out,
             })
         }
     }
+}
+
+fn stopped_note(limit: Duration) -> String {
+    format!("\ntend: the script was stopped after {limit:?} (command timeout)\n")
 }
 
 /// Opens a session channel. OpenSSH frees a finished session's slot a

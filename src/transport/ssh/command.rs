@@ -2,8 +2,14 @@
 //! same through sudo for `become` (with the become password fed on stdin,
 //! never on the command line), and sudo's refusals turned into advice.
 
+use std::time::Duration;
+
 use super::settings::Secret;
 use crate::transport::{Become, ExecOutput, with_become};
+
+/// Seconds between timeout(1)'s TERM and its KILL, for a script that
+/// ignores TERM.
+pub(crate) const KILL_AFTER: u64 = 2;
 
 /// What is sent for one script.
 pub(crate) struct Command {
@@ -53,6 +59,21 @@ impl Command {
                 become_user,
             },
         }
+    }
+
+    /// Has the host stop the script once `limit` has passed: timeout(1)
+    /// signals the script's whole process group (what it started too) and
+    /// exits 124. The channel closing would not stop it: without a
+    /// terminal, nothing tells the processes their client is gone.
+    pub fn within(mut self, limit: Option<Duration>) -> Command {
+        if let Some(limit) = limit {
+            self.line = format!(
+                "timeout -k {KILL_AFTER} {:.3} {}",
+                limit.as_secs_f64(),
+                self.line
+            );
+        }
+        self
     }
 
     /// What to write before the step's stdin.
@@ -218,6 +239,7 @@ IFS= read -r pw; echo \"pw=$pw\" >&2; exec \"$@\"
             rc: 1,
             stdout: vec![],
             stderr: b"sudo: a password is required\n".to_vec(),
+            timed_out: false,
         };
         explain_sudo(&mut out, &c, "deploy", "web1");
         let text = String::from_utf8(out.stderr).unwrap();
@@ -229,6 +251,7 @@ IFS= read -r pw; echo \"pw=$pw\" >&2; exec \"$@\"
             rc: 1,
             stdout: vec![],
             stderr: b"grep: a password is required\n".to_vec(),
+            timed_out: false,
         };
         explain_sudo(&mut untouched, &c, "deploy", "web1");
         assert_eq!(untouched.stderr, b"grep: a password is required\n");

@@ -24,7 +24,7 @@ pub use settings::{HostKeyChecking, Secret, SshSettings};
 use std::future::Future;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 use tokio::runtime::Runtime;
@@ -115,7 +115,12 @@ impl Ssh {
         }
     }
 
-    async fn run(&self, command: &Command, stdin: &[u8]) -> Result<ExecOutput, TransportError> {
+    async fn run(
+        &self,
+        command: &Command,
+        stdin: &[u8],
+        limit: Option<Duration>,
+    ) -> Result<ExecOutput, TransportError> {
         let connection = self.connection().await?;
         // The semaphore is never closed, so acquiring only waits.
         let _permit = self
@@ -123,7 +128,6 @@ impl Ssh {
             .acquire()
             .await
             .map_err(|e| self.error(e.to_string()))?;
-        let limit = self.settings.command_timeout;
         channel::run(&connection.handle, command, stdin, limit)
             .await
             .map_err(|failure| self.failure(failure, connection.handle.is_closed()))
@@ -171,16 +175,23 @@ impl Transport for Ssh {
         out
     }
 
-    fn exec(
+    fn exec_within(
         &self,
         script: &str,
         stdin: Option<&[u8]>,
         become_: Option<&Become>,
+        limit: Option<Duration>,
     ) -> Result<ExecOutput, TransportError> {
         let s = &self.settings;
-        let command = Command::new(script, become_, &s.user, s.become_password.as_ref());
+        // The sooner of `--command-timeout` and the caller's limit.
+        let limit = match (s.command_timeout, limit) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let command =
+            Command::new(script, become_, &s.user, s.become_password.as_ref()).within(limit);
         let stdin = stdin.unwrap_or_default();
-        let mut out = block_on(self.run(&command, stdin))?;
+        let mut out = block_on(self.run(&command, stdin, limit))?;
         self.counters
             .record(command.sent_len(stdin), out.stdout.len() + out.stderr.len());
         command::explain_sudo(&mut out, &command, &s.user, &s.target());

@@ -5,12 +5,14 @@
 use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use russh::client::{self, Handle};
 use russh::keys::PublicKeyOrCertificate;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
 use tokio::time::timeout;
 
 use super::settings::{HostKeyChecking, SshSettings};
@@ -64,87 +66,157 @@ pub(crate) struct Connection {
     _jump: Option<Box<Connection>>,
 }
 
-/// Connects and logs in. Boxed because a jump host is connected the same
-/// way, recursively.
+/// Why one attempt to connect failed, and whether another may succeed.
+struct Failed {
+    message: String,
+    /// The server dropped a connection it had accepted (reset, closed
+    /// before the key exchange ended): what a busy sshd does past its
+    /// `MaxStartups` or listen backlog.
+    transient: bool,
+}
+
+impl From<String> for Failed {
+    fn from(message: String) -> Self {
+        Failed {
+            message,
+            transient: false,
+        }
+    }
+}
+
+/// Attempts per connection when the server drops it during the handshake.
+const ATTEMPTS: u32 = 3;
+
+/// Handshakes at once in the whole process. A thousand hosts at once are
+/// a thundering herd: for the controller's CPU, and for a server that
+/// stands for many hosts (a bastion, the benchmark's scale host), whose
+/// sshd drops what it cannot take.
+const HANDSHAKES: usize = 128;
+
+fn handshakes() -> &'static Semaphore {
+    static LIMIT: OnceLock<Semaphore> = OnceLock::new();
+    LIMIT.get_or_init(|| Semaphore::new(HANDSHAKES))
+}
+
+/// Connects and logs in, trying again when the server drops the
+/// connection during the handshake. Boxed because a jump host is
+/// connected the same way, recursively.
 pub(crate) fn connect(
     s: &SshSettings,
 ) -> Pin<Box<dyn Future<Output = Result<Connection, String>> + Send + '_>> {
     Box::pin(async move {
-        let within = format!("within {:?}", s.connect_timeout);
-        let (mut handle, jump) = match &s.proxy_jump {
-            None => {
-                let tcp = timeout(
-                    s.connect_timeout,
-                    TcpStream::connect((s.host.as_str(), s.port)),
-                )
-                .await
-                .map_err(|_| {
-                    format!(
-                        "cannot reach {}: no answer {within} (host down or port filtered?)",
-                        s.target()
-                    )
-                })?
-                .map_err(|e| unreachable(s, &e))?;
-                // Scripts are small request/response exchanges: do not let
-                // Nagle's algorithm hold them back.
-                let _ = tcp.set_nodelay(true);
-                (handshake(s, tcp).await?, None)
+        let mut attempt = 1;
+        loop {
+            match connect_once(s).await {
+                Ok(connection) => return Ok(connection),
+                Err(failed) if failed.transient && attempt < ATTEMPTS => {
+                    tokio::time::sleep(backoff(attempt)).await;
+                    attempt += 1;
+                }
+                Err(failed) if failed.transient => {
+                    return Err(format!(
+                        "{} ({ATTEMPTS} attempts; the server drops connections: is its sshd's \
+                         MaxStartups too low for this many hosts at once?)",
+                        failed.message
+                    ));
+                }
+                Err(failed) => return Err(failed.message),
             }
-            Some(hop) => {
-                let jump = connect(hop).await.map_err(|e| {
-                    format!(
-                        "cannot reach {} through jump host {}: {e}",
-                        s.target(),
-                        hop.name
-                    )
-                })?;
-                let tunnel = timeout(
-                    s.connect_timeout,
-                    jump.handle.channel_open_direct_tcpip(
-                        s.host.clone(),
-                        u32::from(s.port),
-                        "127.0.0.1",
-                        0,
-                    ),
-                )
-                .await
-                .map_err(|_| {
-                    format!(
-                        "cannot reach {}: jump host {} did not open a tunnel {within}",
-                        s.target(),
-                        hop.name
-                    )
-                })?
-                .map_err(|e| {
-                    format!(
-                        "cannot reach {}: jump host {} could not connect to it: {e}",
-                        s.target(),
-                        hop.name
-                    )
-                })?;
-                (
-                    handshake(s, tunnel.into_stream()).await?,
-                    Some(Box::new(jump)),
-                )
-            }
-        };
-        timeout(s.connect_timeout, auth::authenticate(&mut handle, s))
-            .await
-            .map_err(|_| {
-                format!(
-                    "cannot log in to {} as {}: no answer {within}",
-                    s.target(),
-                    s.user
-                )
-            })??;
-        Ok(Connection {
-            handle,
-            _jump: jump,
-        })
+        }
     })
 }
 
-async fn handshake<S>(s: &SshSettings, stream: S) -> Result<Handle<Client>, String>
+/// 100 ms, then 200 ms..., and up to 100 ms more at random, so that
+/// connections dropped together do not come back together.
+fn backoff(attempt: u32) -> Duration {
+    let mut byte = [0u8; 1];
+    let _ = getrandom::fill(&mut byte);
+    Duration::from_millis((100 << (attempt - 1)) + u64::from(byte[0]) * 100 / 255)
+}
+
+async fn connect_once(s: &SshSettings) -> Result<Connection, Failed> {
+    let within = format!("within {:?}", s.connect_timeout);
+    // Held to the end of the login (only for direct connections: a jump
+    // host's own connect takes one, and holding two could deadlock).
+    let mut _permit = None;
+    let (mut handle, jump) = match &s.proxy_jump {
+        None => {
+            // The semaphore is never closed, so acquiring only waits.
+            _permit = handshakes().acquire().await.ok();
+            let tcp = timeout(
+                s.connect_timeout,
+                TcpStream::connect((s.host.as_str(), s.port)),
+            )
+            .await
+            .map_err(|_| {
+                format!(
+                    "cannot reach {}: no answer {within} (host down or port filtered?)",
+                    s.target()
+                )
+            })?
+            .map_err(|e| Failed {
+                message: unreachable(s, &e),
+                transient: e.kind() == std::io::ErrorKind::ConnectionReset,
+            })?;
+            // Scripts are small request/response exchanges: do not let
+            // Nagle's algorithm hold them back.
+            let _ = tcp.set_nodelay(true);
+            (handshake(s, tcp).await?, None)
+        }
+        Some(hop) => {
+            let jump = connect(hop).await.map_err(|e| {
+                format!(
+                    "cannot reach {} through jump host {}: {e}",
+                    s.target(),
+                    hop.name
+                )
+            })?;
+            let tunnel = timeout(
+                s.connect_timeout,
+                jump.handle.channel_open_direct_tcpip(
+                    s.host.clone(),
+                    u32::from(s.port),
+                    "127.0.0.1",
+                    0,
+                ),
+            )
+            .await
+            .map_err(|_| {
+                format!(
+                    "cannot reach {}: jump host {} did not open a tunnel {within}",
+                    s.target(),
+                    hop.name
+                )
+            })?
+            .map_err(|e| {
+                format!(
+                    "cannot reach {}: jump host {} could not connect to it: {e}",
+                    s.target(),
+                    hop.name
+                )
+            })?;
+            (
+                handshake(s, tunnel.into_stream()).await?,
+                Some(Box::new(jump)),
+            )
+        }
+    };
+    timeout(s.connect_timeout, auth::authenticate(&mut handle, s))
+        .await
+        .map_err(|_| {
+            format!(
+                "cannot log in to {} as {}: no answer {within}",
+                s.target(),
+                s.user
+            )
+        })??;
+    Ok(Connection {
+        handle,
+        _jump: jump,
+    })
+}
+
+async fn handshake<S>(s: &SshSettings, stream: S) -> Result<Handle<Client>, Failed>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -160,19 +232,36 @@ where
     )
     .await
     {
-        Err(_) => Err(format!(
+        Err(_) => Err(Failed::from(format!(
             "cannot connect to {}: no SSH handshake within {:?}",
             s.target(),
             s.connect_timeout
-        )),
-        Ok(Err(ClientError::HostKey(message))) => {
-            Err(format!("cannot connect to {}: {message}", s.target()))
-        }
-        Ok(Err(ClientError::Ssh(e))) => Err(format!(
-            "cannot connect to {}: SSH handshake failed: {e}",
+        ))),
+        Ok(Err(ClientError::HostKey(message))) => Err(Failed::from(format!(
+            "cannot connect to {}: {message}",
             s.target()
-        )),
+        ))),
+        Ok(Err(ClientError::Ssh(e))) => Err(Failed {
+            transient: dropped(&e),
+            message: format!(
+                "cannot connect to {}: SSH handshake failed: {e}",
+                s.target()
+            ),
+        }),
         Ok(Ok(handle)) => Ok(handle),
+    }
+}
+
+/// Whether the server dropped the connection mid-handshake.
+fn dropped(e: &russh::Error) -> bool {
+    use std::io::ErrorKind::*;
+    match e {
+        russh::Error::HUP | russh::Error::Disconnect => true,
+        russh::Error::IO(io) => matches!(
+            io.kind(),
+            ConnectionReset | ConnectionAborted | UnexpectedEof | BrokenPipe
+        ),
+        _ => false,
     }
 }
 
@@ -206,4 +295,28 @@ fn unreachable(s: &SshSettings, e: &std::io::Error) -> String {
         _ => e.to_string(),
     };
     format!("cannot reach {}: {why}", s.target())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_connection_the_server_dropped_is_tried_again() {
+        let io = |kind| russh::Error::IO(std::io::Error::from(kind));
+        assert!(dropped(&io(std::io::ErrorKind::ConnectionReset)));
+        assert!(dropped(&io(std::io::ErrorKind::UnexpectedEof)));
+        assert!(dropped(&russh::Error::HUP));
+        assert!(!dropped(&io(std::io::ErrorKind::PermissionDenied)));
+        assert!(!dropped(&russh::Error::Version));
+    }
+
+    #[test]
+    fn attempts_back_off_with_some_randomness() {
+        for attempt in 1..ATTEMPTS {
+            let base = Duration::from_millis(100 << (attempt - 1));
+            let wait = backoff(attempt);
+            assert!(wait >= base && wait <= base + Duration::from_millis(100));
+        }
+    }
 }
