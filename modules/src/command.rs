@@ -398,7 +398,8 @@ fn no_command(shell: bool) -> ParamError {
 
 fn bad_probe(why: &str) -> TaskError {
     TaskError::new(format!(
-        "unexpected output from the creates/removes probe: {why}"
+        "unexpected output from the creates/removes probe: {}",
+        crate::clip(why)
     ))
 }
 

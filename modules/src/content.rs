@@ -126,6 +126,14 @@ impl Attrs {
 }
 
 /// Whether `want` (a name or a numeric id) names the observed user or group.
+/// The host's answer to the file probe could not be read.
+fn unreadable(what: &str) -> TaskError {
+    TaskError::new(format!(
+        "could not read the host's answer to the file probe: {}",
+        crate::clip(what)
+    ))
+}
+
 fn same_id(want: &str, name: &str, id: u32) -> bool {
     want == name || want.parse::<u32>().is_ok_and(|n| n == id)
 }
@@ -200,8 +208,8 @@ impl Sections {
                 String::from_utf8_lossy(&obs.stderr).trim()
             )));
         }
-        let text = std::str::from_utf8(&obs.stdout)
-            .map_err(|_| TaskError::new("the file probe's output is not UTF-8"))?;
+        let text =
+            std::str::from_utf8(&obs.stdout).map_err(|_| unreadable("the output is not UTF-8"))?;
         let mut sections: Vec<(String, String)> = Vec::new();
         for line in text.lines() {
             if let Some(name) = line.strip_prefix("== ") {
@@ -210,9 +218,7 @@ impl Sections {
                 body.push_str(line);
                 body.push('\n');
             } else if !line.is_empty() {
-                return Err(TaskError::new(format!(
-                    "unexpected line in the file probe's output: {line:?}"
-                )));
+                return Err(unreadable(&format!("unexpected line {line:?}")));
             }
         }
         Ok(Sections(sections))
@@ -235,7 +241,7 @@ impl Sections {
             match line.strip_prefix("real ") {
                 Some(enc) => {
                     let path = String::from_utf8(probe::decode(enc)?)
-                        .map_err(|_| TaskError::new("a real path is not UTF-8"))?;
+                        .map_err(|_| unreadable("a real path is not UTF-8"))?;
                     real = Some(path).filter(|p| !p.is_empty());
                 }
                 None if line == "real" => {}

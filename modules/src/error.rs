@@ -65,8 +65,40 @@ impl fmt::Display for TaskError {
 
 impl std::error::Error for TaskError {}
 
+/// Longest quote of a host's answer kept in a message: what a host prints
+/// is untrusted, and one line of it may be megabytes long.
+const MAX_QUOTE: usize = 300;
+
+/// `text` cut to [`MAX_QUOTE`] characters, saying how long it was, for
+/// messages that quote what a host printed.
+pub fn clip(text: &str) -> String {
+    clip_to(text, MAX_QUOTE)
+}
+
+/// `text` cut to `max` characters, saying how long it was.
+pub fn clip_to(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((end, _)) => format!("{}… ({} bytes in all)", &text[..end], text.len()),
+    }
+}
+
 impl From<ParamError> for TaskError {
     fn from(e: ParamError) -> Self {
         TaskError::new(e.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clip;
+
+    #[test]
+    fn a_long_quote_is_clipped_on_a_character_boundary() {
+        assert_eq!(clip("short"), "short");
+        let long = "é".repeat(1000);
+        let clipped = clip(&long);
+        assert!(clipped.starts_with(&"é".repeat(300)), "{clipped}");
+        assert!(clipped.ends_with("… (2000 bytes in all)"), "{clipped}");
     }
 }

@@ -353,7 +353,8 @@ fn number(text: &str, what: &str) -> Result<u64, TaskError> {
 
 pub(crate) fn bad(what: &str) -> TaskError {
     TaskError::new(format!(
-        "could not read the host's answer to fact gathering: {what}"
+        "could not read the host's answer to fact gathering: {}",
+        crate::clip(what)
     ))
 }
 

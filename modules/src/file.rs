@@ -984,7 +984,8 @@ fn fail(path: &str, msg: impl Into<String>) -> TaskError {
 
 fn bad(what: impl std::fmt::Display) -> TaskError {
     TaskError::new(format!(
-        "could not read the host's answer to the file probe: {what}"
+        "could not read the host's answer to the file probe: {}",
+        crate::clip(&what.to_string())
     ))
 }
 

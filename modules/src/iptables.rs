@@ -283,7 +283,8 @@ impl Task for Iptables {
         }
         let listing = Listing::parse(&list.text).map_err(|e| {
             self.fail(format!(
-                "iptables: could not read the host's `iptables -S`: {e}"
+                "iptables: could not read the host's `iptables -S`: {}",
+                crate::clip(&e.to_string())
             ))
         })?;
         let chain = self.chain();

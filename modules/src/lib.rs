@@ -53,7 +53,7 @@ mod wait_for;
 
 pub use args::{Args, display, to_bool};
 pub use context::{Controller, TemplateFile};
-pub use error::{ParamError, TaskError};
+pub use error::{ParamError, TaskError, clip, clip_to};
 pub use plan::{CheckMode, Diff, Observed, Plan, Step, StepOutput};
 pub use registry::{Module, Task, lookup, names};
 pub use spec::{Kind, Param};

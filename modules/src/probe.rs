@@ -184,7 +184,8 @@ fn decode_text(text: &str) -> Result<String, TaskError> {
 
 fn bad(what: &str) -> TaskError {
     TaskError::new(format!(
-        "could not read the host's answer to a file probe: {what}"
+        "could not read the host's answer to a file probe: {}",
+        crate::clip(what)
     ))
 }
 

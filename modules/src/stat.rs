@@ -286,7 +286,8 @@ fn text_of(b64: &str) -> Result<String, TaskError> {
 
 fn bad(what: impl std::fmt::Display) -> TaskError {
     TaskError::new(format!(
-        "could not read the host's answer to the stat probe: {what}"
+        "could not read the host's answer to the stat probe: {}",
+        crate::clip(&what.to_string())
     ))
 }
 

@@ -176,14 +176,16 @@ impl UnitTask {
 
     /// The step prefix defining `tend_verify FILE`: `systemd-analyze verify`
     /// on a copy named after the unit (it reads the type from the name), in
-    /// a directory of its own. Its messages name the real path.
+    /// a directory of its own (0700: the copy is given the unit's final
+    /// mode there, which the file being verified gets only after). Its
+    /// messages name the real path.
     fn verify_function(&self) -> String {
         let q = quote(&self.name);
         let dir = quote(self.path.rsplit_once('/').map_or("", |(d, _)| d));
         format!(
             "tend_verify() {{\n\
              \x20 vd=$(mktemp -d) || exit 1\n\
-             \x20 cp -- \"$1\" \"$vd\"/{q} || {{ rm -rf -- \"$vd\"; exit 1; }}\n\
+             \x20 {{ cp -- \"$1\" \"$vd\"/{q} && chmod 0644 \"$vd\"/{q}; }} || {{ rm -rf -- \"$vd\"; exit 1; }}\n\
              \x20 if vo=$(systemd-analyze verify --man=no \"$vd\"/{q} 2>&1); then vr=0; else vr=$?; fi\n\
              \x20 if printf '%s\\n' \"$vo\" | grep -qF -- \"$vd\"/{q}:; then vr=1; fi\n\
              \x20 vo=$(printf '%s\\n' \"$vo\" | while IFS= read -r l; do case $l in \"$vd\"/*) l={dir}\"${{l#\"$vd\"}}\";; esac; printf '%s\\n' \"$l\"; done)\n\

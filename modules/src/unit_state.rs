@@ -273,7 +273,8 @@ fn no_systemctl() -> TaskError {
 
 fn bad(what: String) -> TaskError {
     TaskError::new(format!(
-        "could not read the host's answer to the unit probe: {what}"
+        "could not read the host's answer to the unit probe: {}",
+        crate::clip(&what)
     ))
 }
 

@@ -4,8 +4,7 @@
 //! leaves the old file as it was and removes the temporary file.
 
 use crate::Step;
-use crate::shell::EXIT_ON_SIGNALS;
-use crate::shell::quote;
+use crate::shell::{EXIT_ON_SIGNALS, quote};
 
 /// How a file should end up, beyond its content.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -44,15 +43,23 @@ pub fn atomic_copy(path: &str, src: &str, opts: &WriteOptions) -> Step {
 
 fn write_script(path: &str, fill: &str, size: &str, opts: &WriteOptions) -> String {
     let p = quote(path);
+    // mktemp makes the file 0600: the content (a secret, perhaps) is for
+    // no one else's eyes until it is validated and given its mode. The
+    // EXIT trap removes it whatever fails; a signal (the session hung up,
+    // the command timed out) exits through it too, which /bin/sh as dash
+    // would not do by itself.
     let mut s = format!(
         "set -e\np={p}\nd=$(dirname -- \"$p\")\nt=$(mktemp \"$d/.tend-XXXXXXXX\")\ntrap 'rm -f -- \"$t\"' EXIT\n{EXIT_ON_SIGNALS}{fill}\n\
          want={size}\ngot=$(stat -c %s -- \"$t\")\nif [ \"$got\" != \"$want\" ]; then echo \"incomplete transfer: $got of $want bytes arrived; $p was left as it was\" >&2; exit 1; fi\n"
     );
-    match &opts.mode {
-        Some(mode) => s.push_str(&format!("chmod {} \"$t\"\n", quote(mode))),
-        None => s.push_str(
-            "if [ -e \"$p\" ]; then chmod --reference=\"$p\" \"$t\"; else chmod $(printf '%o' $((0666 & ~$(umask)))) \"$t\"; fi\n",
-        ),
+    // Validated while still 0600; owner, then mode (chown clears setuid
+    // bits, so the mode comes last) just before the rename.
+    if let Some(validate) = &opts.validate {
+        let cmd = validate.replace("%s", "\"$t\"");
+        s.push_str(&format!(
+            "if ! {cmd} >&2; then echo \"validation failed: {}\" >&2; exit 1; fi\n",
+            validate.replace('"', "'").replace('$', "")
+        ));
     }
     let owner = opts.owner.as_deref().unwrap_or("");
     let group = opts.group.as_deref().unwrap_or("");
@@ -68,12 +75,11 @@ fn write_script(path: &str, fill: &str, size: &str, opts: &WriteOptions) -> Stri
             "if [ -e \"$p\" ]; then chown --reference=\"$p\" \"$t\" 2>/dev/null || true; fi\n",
         );
     }
-    if let Some(validate) = &opts.validate {
-        let cmd = validate.replace("%s", "\"$t\"");
-        s.push_str(&format!(
-            "if ! {cmd} >&2; then echo \"validation failed: {}\" >&2; exit 1; fi\n",
-            validate.replace('"', "'").replace('$', "")
-        ));
+    match &opts.mode {
+        Some(mode) => s.push_str(&format!("chmod {} \"$t\"\n", quote(mode))),
+        None => s.push_str(
+            "if [ -e \"$p\" ]; then chmod --reference=\"$p\" \"$t\"; else chmod $(printf '%o' $((0666 & ~$(umask)))) \"$t\"; fi\n",
+        ),
     }
     if opts.backup {
         s.push_str(&backup_snippet());
@@ -157,6 +163,92 @@ mod tests {
         let leftovers = std::fs::read_dir(&dir).unwrap().count();
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(leftovers, 1, "the temporary file is removed");
+    }
+
+    /// Runs a write step with `/bin/sh`, its content on stdin.
+    fn run(step: &Step) -> std::process::Output {
+        use std::io::Write;
+        let mut child = std::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(&step.script)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = step.stdin.clone().unwrap_or_default();
+        child.stdin.take().unwrap().write_all(&stdin).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("tend-write-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn content_is_validated_while_only_its_owner_reads_it_and_gets_its_mode_after() {
+        let s = atomic_write(
+            "/etc/app.conf",
+            b"pw=x\n".to_vec(),
+            &WriteOptions {
+                mode: Some("0644".into()),
+                owner: Some("app".into()),
+                validate: Some("check %s".into()),
+                ..WriteOptions::default()
+            },
+        )
+        .script;
+        let at = |needle: &str| s.find(needle).unwrap_or_else(|| panic!("{needle} in {s}"));
+        assert!(at("mktemp") < at("cat > \"$t\""));
+        assert!(at("check \"$t\"") < at("chown app"));
+        // chown clears setuid bits: the mode comes after it.
+        assert!(at("chown app") < at("chmod 0644"));
+        assert!(at("chmod 0644") < at("mv -f"));
+    }
+
+    #[test]
+    fn a_failed_validation_leaves_the_file_and_no_temporary_and_saw_mode_0600() {
+        let dir = scratch("validate");
+        let dest = dir.join("app.conf");
+        std::fs::write(&dest, "old\n").unwrap();
+        let opts = WriteOptions {
+            mode: Some("0644".into()),
+            validate: Some("sh -c 'stat -c \"mode %a\" \"$0\"; exit 1' %s".into()),
+            ..WriteOptions::default()
+        };
+        let out = run(&atomic_write(
+            dest.to_str().unwrap(),
+            b"pw=s3cret\n".to_vec(),
+            &opts,
+        ));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(stderr.contains("mode 600"), "{stderr}");
+        assert!(stderr.contains("validation failed"), "{stderr}");
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "old\n");
+        let left = std::fs::read_dir(&dir).unwrap().count();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(left, 1, "the temporary file is removed");
+    }
+
+    #[test]
+    fn a_signal_mid_write_still_removes_the_temporary_file() {
+        // /bin/sh as dash runs no EXIT trap when a signal ends it: the
+        // script turns the signal into an exit.
+        let dir = scratch("signal");
+        let dest = dir.join("app.conf");
+        let opts = WriteOptions {
+            validate: Some("sh -c 'kill -TERM $PPID' %s".into()),
+            ..WriteOptions::default()
+        };
+        let out = run(&atomic_write(dest.to_str().unwrap(), b"x".to_vec(), &opts));
+        assert!(!out.status.success());
+        let left = std::fs::read_dir(&dir).unwrap().count();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(left, 0, "neither the file nor a temporary one");
     }
 
     #[test]

@@ -278,8 +278,13 @@ impl Reporter for Problems {
         };
         self.found.push(Problem {
             host: host.to_string(),
-            task: self.task.clone(),
-            message: format!("{what}{}", outcome.msg().unwrap_or("failed")),
+            task: crate::redact::redact(&self.task).into_owned(),
+            // Censored under `no_log`, secrets masked: problems go into
+            // the plan file and onto the terminal.
+            message: format!(
+                "{what}{}",
+                crate::report::shown_msg(outcome).unwrap_or_else(|| "failed".into())
+            ),
         });
     }
     fn included(&mut self, _host: &str, _file: &str) {}

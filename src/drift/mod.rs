@@ -93,7 +93,7 @@ pub fn run(
     let code = (if summary.changed { 2 } else { 0 }) | (if trouble { 4 } else { 0 });
 
     let playbook = std::fs::canonicalize(what.playbook).unwrap_or_else(|_| what.playbook.into());
-    let report = json!({
+    let mut report = json!({
         "tend_version": env!("CARGO_PKG_VERSION"),
         "playbook": playbook.display().to_string(),
         "playbook_sha256": sha256_file(what.playbook),
@@ -108,6 +108,9 @@ pub fn run(
         "drifted": recorder.drifted.iter().map(|d| d.to_json()).collect::<Vec<_>>(),
         "notes": recorder.notes,
     });
+    // Results and diffs were censored and masked when recorded; task
+    // names and notes may hold a registered secret too.
+    crate::redact::redact_value(&mut report);
     let text = serde_json::to_string_pretty(&report).unwrap_or_default() + "\n";
     let name = format!("{}-{}.json", clock::compact(started), std::process::id());
     let report_path = reports.join(name);
@@ -141,9 +144,10 @@ pub fn run(
             .file_name()
             .unwrap_or_default()
             .to_string_lossy();
+        let text = summary::render(&name, recorder.stats.len(), what.check, &recorder.drifted);
         println!(
             "{}report: {}",
-            summary::render(&name, recorder.stats.len(), what.check, &recorder.drifted),
+            crate::redact::redact(&text),
             report_path.display()
         );
     }

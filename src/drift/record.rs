@@ -6,7 +6,7 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use crate::engine::{HostStats, Outcome, Status};
-use crate::report::{Map, Reporter, shown_diff, shown_result, task_name};
+use crate::report::{Map, Reporter, shown_diff, shown_msg, shown_result, task_name};
 
 /// One task that changed or failed on one host.
 #[derive(Debug, Clone)]
@@ -77,14 +77,12 @@ impl Reporter for Recorder {
             Status::Unreachable => "unreachable",
             Status::Ok | Status::Skipped => return,
         };
-        let shown = shown_result(outcome);
+        // Censored under `no_log`, secrets masked.
         let msg = match status {
             "changed" => None,
             _ => Some(
-                shown
-                    .get("msg")
-                    .and_then(Value::as_str)
-                    .map_or_else(|| Value::Object(shown.clone()).to_string(), str::to_string),
+                shown_msg(outcome)
+                    .unwrap_or_else(|| Value::Object(shown_result(outcome)).to_string()),
             ),
         };
         let diffs = match outcome.no_log {
@@ -124,7 +122,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_changes_and_failures_are_kept_and_no_log_hides_the_diff() {
+    fn only_changes_and_failures_are_kept_and_no_log_hides_the_diff_and_the_message() {
         let mut r = Recorder::default();
         r.task_start("TASK [write config]");
         let mut changed = Outcome::new(Status::Changed, Map::new());
@@ -139,6 +137,9 @@ mod tests {
         let mut ignored = Outcome::failed("x");
         ignored.ignored = true;
         r.result("h2", &ignored);
+        let mut hidden = Outcome::failed("could not log in with pw hunter2");
+        hidden.no_log = true;
+        r.result("h3", &hidden);
         let got: Vec<_> = r
             .drifted
             .iter()
@@ -158,6 +159,13 @@ mod tests {
                 ("h1", "write config", "changed", None, 1),
                 ("h3", "write config", "changed", None, 0),
                 ("h1", "restart app", "failed", Some("no such unit"), 0),
+                (
+                    "h3",
+                    "restart app",
+                    "failed",
+                    Some(crate::report::CENSORED),
+                    0
+                ),
             ]
         );
     }

@@ -26,6 +26,12 @@ impl HostRun<'_, '_> {
                 return Outcome::new(Status::Unreachable, result);
             }
         };
+        if out.truncated {
+            return Outcome::failed(format!(
+                "the host answered fact gathering with more than {} MiB of output; tend does not read facts from part of an answer",
+                crate::transport::OUTPUT_CAP >> 20
+            ));
+        }
         let facts = match tend_modules::facts::gather(&out.stdout) {
             Ok(f) => f,
             Err(e) => return Outcome::failed(e.msg),

@@ -25,6 +25,12 @@ pub enum Source<'t> {
     Role(&'t str, Arc<Vec<Item>>),
 }
 
+/// How deep blocks and includes may nest, counted as positions in the
+/// play (two per level). A file may include itself, as in Ansible, while a
+/// `when` eventually stops it; without one it would recurse until the
+/// thread's stack ran out, which aborts the whole run.
+const MAX_NESTING: usize = 256;
+
 impl HostRun<'_, '_> {
     pub fn include_tasks(
         &mut self,
@@ -42,6 +48,14 @@ impl HostRun<'_, '_> {
         if self.take_fatal(path) {
             return Flow::Failed;
         }
+        // The include's own failures (its loop, its condition, its file)
+        // are hidden under its `no_log`.
+        let hidden = self.no_log(kw, &self.task_vars(scope, kw, None));
+        let failed = |e: String| {
+            let mut o = Outcome::failed(e);
+            o.no_log = hidden;
+            o
+        };
         // With a loop, the file is included once per item, with the loop
         // variable set for its tasks.
         let loop_sets: Vec<Option<Map>> = match &kw.loop_items {
@@ -50,7 +64,8 @@ impl HostRun<'_, '_> {
                 Ok(sets) => sets.into_iter().map(Some).collect(),
                 Err(e) => {
                     drop(slot);
-                    return self.finish_task(task, kw, path.clone(), header, Outcome::failed(e));
+                    let e = format!("{}: {e}", task.loc);
+                    return self.finish_task(task, kw, path.clone(), header, failed(e));
                 }
             },
         };
@@ -63,7 +78,7 @@ impl HostRun<'_, '_> {
                 Err(e) => {
                     drop(slot);
                     let e = format!("{}: {e}", task.loc);
-                    return self.finish_task(task, kw, path.clone(), header, Outcome::failed(e));
+                    return self.finish_task(task, kw, path.clone(), header, failed(e));
                 }
             }
             let loaded = match source {
@@ -78,6 +93,17 @@ impl HostRun<'_, '_> {
                     .map_err(|e| format!("{}: {e}", task.loc))
                     .and_then(|name| {
                         let full = crate::playbook::resolve_task_file(base_dir, &name);
+                        if !full.exists() {
+                            let direct = base_dir.join(&name);
+                            let looked = match direct == full {
+                                true => full.display().to_string(),
+                                false => format!("{} and {}", direct.display(), full.display()),
+                            };
+                            return Err(format!(
+                                "{}: include_tasks: cannot find '{name}' (looked for {looked})",
+                                task.loc
+                            ));
+                        }
                         self.ctx
                             .load_include(&full, role.clone())
                             .map(|items| (full.display().to_string(), items))
@@ -88,7 +114,7 @@ impl HostRun<'_, '_> {
                 Ok((full, items)) => includes.push((full, items, loop_vars)),
                 Err(e) => {
                     drop(slot);
-                    return self.finish_task(task, kw, path.clone(), header, Outcome::failed(e));
+                    return self.finish_task(task, kw, path.clone(), header, failed(e));
                 }
             }
         }
@@ -97,13 +123,25 @@ impl HostRun<'_, '_> {
             let outcome = Outcome::skipped("Conditional result was False", None);
             return self.finish_task(task, kw, path.clone(), header, outcome);
         }
+        if path.len() >= MAX_NESTING {
+            drop(slot);
+            let full = &includes[0].0;
+            let e = format!(
+                "{}: includes nested more than {} levels deep: does '{full}' include itself with no `when` that ends the recursion?",
+                task.loc,
+                MAX_NESTING / 2
+            );
+            return self.finish_task(task, kw, path.clone(), header, Outcome::failed(e));
+        }
         for (full, _, loop_vars) in &includes {
             // Ansible counts each include as an ok task of the host.
             self.mem.stats.ok += 1;
+            let hidden = self.no_log(kw, &self.task_vars(scope, kw, loop_vars.clone()));
             let label = loop_vars
                 .as_ref()
                 .and_then(|m| m.get(kw.loop_var.as_deref().unwrap_or("item")))
                 .map(|item| match item {
+                    _ if hidden => format!(" => (item={})", crate::report::HIDDEN_ITEM),
                     serde_json::Value::String(s) => format!(" => (item={s})"),
                     other => format!(" => (item={other})"),
                 })

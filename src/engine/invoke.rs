@@ -14,7 +14,7 @@ use super::saved_plan::TaskAtHand;
 use super::timeout::TaskClock;
 use crate::playbook::{Keywords, Task, TaskAction};
 use crate::templating::{OMIT_PLACEHOLDER, Vars};
-use crate::transport::{Become, ExecOutput, Transport};
+use crate::transport::{Become, ExecOutput, OUTPUT_CAP, Transport};
 
 /// A task ready to probe and plan.
 pub(super) struct Prepared {
@@ -34,17 +34,46 @@ pub(super) struct Target {
     pub clock: Option<TaskClock>,
 }
 
+/// Why a probe brought back nothing to plan with.
+pub(super) enum Unobserved {
+    /// The host could not be reached: it is unreachable.
+    Unreachable(String),
+    /// The host printed more than tend keeps ([`OUTPUT_CAP`]): a part of
+    /// an answer is no answer, so the task fails.
+    TooLarge(String),
+}
+
+impl Unobserved {
+    fn outcome(self, module: &str) -> Outcome {
+        match self {
+            Unobserved::Unreachable(message) => unreachable(message),
+            Unobserved::TooLarge(message) => Outcome::failed(format!("{module}: {message}")),
+        }
+    }
+
+    fn message(self) -> String {
+        match self {
+            Unobserved::Unreachable(message) | Unobserved::TooLarge(message) => message,
+        }
+    }
+}
+
 impl Target {
     pub fn exec_fresh(&self, script: &str, stdin: Option<&[u8]>) -> Result<StepOutput, String> {
         let full = format!("{}{script}", self.env);
-        let out = self
-            .transport
+        self.transport
             .exec_fresh(&full, stdin, self.become_.as_ref())
-            .map_err(|e| e.message)?;
-        Ok(self.output(out))
+            .map(step_output)
+            .map_err(|e| e.message)
     }
 
     pub fn exec(&self, script: &str, stdin: Option<&[u8]>) -> Result<StepOutput, String> {
+        self.run(script, stdin).map(step_output)
+    }
+
+    /// Runs `script` within the task's `timeout`, and returns all the
+    /// transport says, `truncated` too.
+    pub fn run(&self, script: &str, stdin: Option<&[u8]>) -> Result<ExecOutput, String> {
         let full = if self.env.is_empty() {
             script.to_string()
         } else {
@@ -55,9 +84,10 @@ impl Target {
                 Some(left) => Some(left),
                 // Out of time: the task's outcome says so, not this script.
                 None => {
-                    return Ok(StepOutput {
+                    return Ok(ExecOutput {
                         rc: 124,
-                        ..StepOutput::default()
+                        timed_out: true,
+                        ..ExecOutput::default()
                     });
                 }
             },
@@ -67,28 +97,55 @@ impl Target {
             .transport
             .exec_within(&full, stdin, self.become_.as_ref(), limit)
             .map_err(|e| e.message)?;
-        Ok(self.output(out))
-    }
-
-    fn output(&self, out: ExecOutput) -> StepOutput {
         if out.timed_out {
             if let Some(clock) = &self.clock {
                 clock.note_stopped();
             }
         }
-        StepOutput {
-            rc: out.rc,
-            stdout: out.stdout,
-            stderr: out.stderr,
-        }
+        Ok(out)
     }
 
-    fn probe(&self, script: &str) -> Result<Observed, String> {
-        self.exec(script, None).map(|o| Observed {
-            rc: o.rc,
-            stdout: o.stdout,
-            stderr: o.stderr,
-        })
+    pub fn probe(&self, script: &str) -> Result<Observed, Unobserved> {
+        observed(self.run(script, None).map_err(Unobserved::Unreachable)?)
+    }
+}
+
+/// A probe's answer, refused when the host printed more than tend keeps.
+fn observed(out: ExecOutput) -> Result<Observed, Unobserved> {
+    if out.truncated {
+        return Err(Unobserved::TooLarge(format!(
+            "the host answered this task's probe with more than {} MiB of output; \
+             tend keeps no more than that of what a host prints, and does not plan from part of an answer",
+            OUTPUT_CAP >> 20
+        )));
+    }
+    Ok(Observed {
+        rc: out.rc,
+        stdout: out.stdout,
+        stderr: out.stderr,
+    })
+}
+
+/// A step's output. Output past [`OUTPUT_CAP`] was dropped: the step's
+/// stderr says so, after what it printed.
+pub(super) fn step_output(out: ExecOutput) -> StepOutput {
+    let mut stderr = out.stderr;
+    if out.truncated {
+        if !stderr.is_empty() && !stderr.ends_with(b"\n") {
+            stderr.push(b'\n');
+        }
+        stderr.extend_from_slice(
+            format!(
+                "[tend: output truncated: only the first {} MiB of each of stdout and stderr were kept]\n",
+                OUTPUT_CAP >> 20
+            )
+            .as_bytes(),
+        );
+    }
+    StepOutput {
+        rc: out.rc,
+        stdout: out.stdout,
+        stderr,
     }
 }
 
@@ -210,7 +267,7 @@ impl HostRun<'_, '_> {
             },
             Err(e) => return Outcome::failed(e),
         };
-        let observe = |t: &dyn tend_modules::Task| -> Result<Option<Observed>, String> {
+        let observe = |t: &dyn tend_modules::Task| -> Result<Option<Observed>, Unobserved> {
             match t.probe() {
                 Some(script) => target.probe(&script).map(Some),
                 None => Ok(None),
@@ -219,7 +276,7 @@ impl HostRun<'_, '_> {
         let observed = match prepared.probe() {
             Some(script) => match self.observe(task, &target, &script) {
                 Ok(o) => Some(o),
-                Err(e) => return unreachable(e),
+                Err(e) => return e.outcome(module.name()),
             },
             None => None,
         };
@@ -254,7 +311,7 @@ impl HostRun<'_, '_> {
                 }
                 let planned = match observe(prepared.as_ref()) {
                     Ok(o) => prepared.plan_refreshed(o.as_ref()),
-                    Err(e) => return unreachable(e),
+                    Err(e) => return e.outcome(module.name()),
                 };
                 if let Some(seen) = &judged {
                     if let Some(refusal) = self.judge_refreshed(seen, &at_hand, &planned) {
@@ -338,7 +395,7 @@ impl HostRun<'_, '_> {
         if prepared.verify() {
             let again = match verified {
                 Some(o) => Ok(Some(o)),
-                None => observe(prepared.as_ref()),
+                None => observe(prepared.as_ref()).map_err(Unobserved::message),
             }
             .and_then(|o| prepared.plan(o.as_ref()).map_err(|e| e.msg));
             match again {
@@ -527,7 +584,8 @@ fn step_failed(out: &StepOutput) -> Outcome {
 
 fn step_error(out: &StepOutput) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let stderr = stderr.trim();
+    let stderr = tend_modules::clip_to(stderr.trim(), MAX_MESSAGE);
+    let stderr = stderr.as_str();
     if stderr.is_empty() {
         format!("a step failed with exit code {}", out.rc)
     } else {
@@ -573,10 +631,18 @@ fn changed_outcome(plan: &Plan, mut result: Map, diff: bool) -> Outcome {
     o
 }
 
+/// Longest failure message kept whole. Modules quote what a host printed
+/// (a tool's stderr) in their messages, and a host may print megabytes;
+/// the full output stays in the result's `stdout` and `stderr`.
+const MAX_MESSAGE: usize = 8 << 10;
+
 fn failed_outcome(e: tend_modules::TaskError) -> Outcome {
     let mut result = e.result;
     result.insert("failed".into(), Value::Bool(true));
-    result.insert("msg".into(), Value::String(e.msg));
+    result.insert(
+        "msg".into(),
+        Value::String(tend_modules::clip_to(&e.msg, MAX_MESSAGE)),
+    );
     result.entry("changed").or_insert(Value::Bool(false));
     Outcome::new(Status::Failed, result)
 }

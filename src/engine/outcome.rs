@@ -33,6 +33,8 @@ pub struct ItemOutcome {
     pub label: String,
     pub result: Map,
     pub diffs: Vec<String>,
+    /// Hidden by `no_log` (which may differ per item: `no_log: "{{ item.secret }}"`).
+    pub no_log: bool,
 }
 
 /// The outcome of a task on a host: its status, its Ansible-style result
@@ -47,7 +49,9 @@ pub struct Outcome {
     pub ignored: bool,
     /// The host the task really ran on, when delegated.
     pub delegated_to: Option<String>,
-    /// Hidden by `no_log`.
+    /// Hidden by `no_log`: the result, its message, loop items and diffs
+    /// are shown censored, and kept out of drift reports and saved plans.
+    /// A looped task is hidden if any of its items is.
     pub no_log: bool,
     /// A `run_once` result another host produced: this host takes its
     /// effects (register) but does not report or count it, as in Ansible.

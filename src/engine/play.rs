@@ -29,6 +29,11 @@ use crate::transport::{Local, Transport};
 /// indices, block parts, included files, handlers after their flush point.
 pub type SitePath = Vec<u32>;
 
+/// The stack of each host's thread: as large as the main thread's, since a
+/// host's walk recurses through nested blocks and includes (bounded by
+/// include.rs) and templates.
+const HOST_STACK: usize = 8 << 20;
+
 /// What host threads tell the printer.
 pub enum Event {
     Result {
@@ -304,7 +309,8 @@ pub fn run_play(
         );
         std::thread::scope(|s| {
             for _ in 0..forks {
-                s.spawn(|| {
+                let host_thread = std::thread::Builder::new().stack_size(HOST_STACK);
+                let spawned = host_thread.spawn_scoped(s, || {
                     loop {
                         let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop();
                         let Some((pos, mem)) = next else { break };
@@ -316,6 +322,9 @@ pub fn run_play(
                         let _ = ctx.events.send(Event::HostDone { host: pos });
                     }
                 });
+                // As `thread::scope`'s own spawn does: without threads
+                // the printer would wait for hosts that never run.
+                spawned.expect("the system starts a thread per host");
             }
             // Nothing else holds a sender once the hosts are done.
             print_in_order(&rx, &names, reporter);

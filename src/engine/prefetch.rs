@@ -18,7 +18,7 @@ use tend_modules::probe::INLINE;
 use tend_modules::{Observed, Step, StepOutput};
 
 use super::host::HostRun;
-use super::invoke::Target;
+use super::invoke::{Target, Unobserved, step_output};
 use crate::playbook::Task;
 
 /// The most probes sent in one batch.
@@ -66,7 +66,7 @@ impl HostRun<'_, '_> {
         task: &Task,
         target: &Target,
         script: &str,
-    ) -> Result<Observed, String> {
+    ) -> Result<Observed, Unobserved> {
         let key = target_key(target);
         if let Some(seen) = self.prefetch.cache.get(&(key.clone(), script.to_string())) {
             self.prefetch.hits += 1;
@@ -82,27 +82,27 @@ impl HostRun<'_, '_> {
             }
         }
         if scripts.len() == 1 {
-            return target.exec(script, None).map(|o| Observed {
-                rc: o.rc,
-                stdout: o.stdout,
-                stderr: o.stderr,
-            });
+            return target.probe(script);
         }
         let nonce = nonce();
-        let out = target.exec(&batch_script(&scripts, &nonce), None)?;
-        let Some(answers) = split_batch(&out.stdout, scripts.len(), &nonce) else {
-            // A batch the host answered in a way we cannot split: ask again, alone.
-            return target.exec(script, None).map(|o| Observed {
-                rc: o.rc,
-                stdout: o.stdout,
-                stderr: o.stderr,
-            });
-        };
-        let first = answers[0].clone();
+        let out = target
+            .run(&batch_script(&scripts, &nonce), None)
+            .map_err(Unobserved::Unreachable)?;
+        let answers = whole_answers(&out.stdout, &nonce);
+        // A batch the host answered in a way we cannot split: ask again,
+        // alone. But a batch cut at the output cap (the probes together
+        // may print much) still holds whole answers before the cut: those
+        // are kept, so that the tasks after this one do not ask again.
+        if answers.len() < scripts.len() && !out.truncated {
+            return target.probe(script);
+        }
         for (s, o) in scripts.into_iter().zip(answers) {
             self.prefetch.cache.insert((key.clone(), s), o);
         }
-        Ok(first)
+        match self.prefetch.cache.get(&(key, script.to_string())) {
+            Some(seen) => Ok(seen.clone()),
+            None => target.probe(script),
+        }
     }
 
     /// Runs `step` (the last of `task`'s change), then, if it succeeded,
@@ -128,7 +128,9 @@ impl HostRun<'_, '_> {
         }
         let nonce = nonce();
         let script = step_then_batch(&step.script, &scripts, &nonce);
-        let out = target.exec(&script, step.stdin.as_deref())?;
+        let out = target.run(&script, step.stdin.as_deref())?;
+        let truncated = out.truncated;
+        let out = step_output(out);
         let Some((stdout, rc, rest)) = split_step(&out.stdout, &nonce) else {
             return Ok((out, None));
         };
@@ -137,12 +139,15 @@ impl HostRun<'_, '_> {
             stdout: stdout.to_vec(),
             stderr: out.stderr,
         };
-        if rc != 0 {
+        // The probes' answers are not trusted when part of the output was
+        // dropped: the caller probes again.
+        if rc != 0 || truncated {
             return Ok((step_out, None));
         }
-        let Some(answers) = split_batch(rest, scripts.len(), &nonce) else {
+        let answers = whole_answers(rest, &nonce);
+        if answers.len() < scripts.len() {
             return Ok((step_out, None));
-        };
+        }
         let first = answers[0].clone();
         for (s, o) in scripts.into_iter().zip(answers) {
             self.prefetch.cache.insert((key.clone(), s), o);
@@ -288,32 +293,39 @@ fn split_step<'o>(out: &'o [u8], nonce: &str) -> Option<(&'o [u8], i32, &'o [u8]
     Some((&out[..at], rc, &tail[line_end + 1..]))
 }
 
-/// Splits a batch's stdout back into one observation per probe.
-fn split_batch(out: &[u8], count: usize, nonce: &str) -> Option<Vec<Observed>> {
-    let mut answers = Vec::with_capacity(count);
+/// Splits a batch's stdout back into one observation per probe, in order,
+/// as far as the answers are whole: output cut short (or garbled) ends the
+/// list early.
+fn whole_answers(out: &[u8], nonce: &str) -> Vec<Observed> {
+    let mut answers = Vec::new();
     let mut rest = out;
-    for i in 0..count {
-        let open = format!("__TEND_{nonce}_{i}_OUT\n");
-        let close = format!("\n__TEND_{nonce}_{i}_ERR ");
-        let body = &rest[find(rest, open.as_bytes())? + open.len()..];
-        let end = find(body, close.as_bytes())?;
-        let stdout = body[..end].to_vec();
-        let tail = &body[end + close.len()..];
-        let line_end = find(tail, b"\n")?;
-        let rc: i32 = std::str::from_utf8(&tail[..line_end])
-            .ok()?
-            .trim()
-            .parse()
-            .ok()?;
-        let tail = &tail[line_end + 1..];
-        let err_end = find(tail, b"\n")?;
-        let stderr = base64::engine::general_purpose::STANDARD
-            .decode(&tail[..err_end])
-            .ok()?;
-        answers.push(Observed { rc, stdout, stderr });
-        rest = &tail[err_end + 1..];
+    while let Some((answer, after)) = split_answer(rest, answers.len(), nonce) {
+        answers.push(answer);
+        rest = after;
     }
-    Some(answers)
+    answers
+}
+
+/// The `i`th probe's answer at the start of `rest`, and what follows it.
+fn split_answer<'o>(rest: &'o [u8], i: usize, nonce: &str) -> Option<(Observed, &'o [u8])> {
+    let open = format!("__TEND_{nonce}_{i}_OUT\n");
+    let close = format!("\n__TEND_{nonce}_{i}_ERR ");
+    let body = &rest[find(rest, open.as_bytes())? + open.len()..];
+    let end = find(body, close.as_bytes())?;
+    let stdout = body[..end].to_vec();
+    let tail = &body[end + close.len()..];
+    let line_end = find(tail, b"\n")?;
+    let rc: i32 = std::str::from_utf8(&tail[..line_end])
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let tail = &tail[line_end + 1..];
+    let err_end = find(tail, b"\n")?;
+    let stderr = base64::engine::general_purpose::STANDARD
+        .decode(&tail[..err_end])
+        .ok()?;
+    Some((Observed { rc, stdout, stderr }, &tail[err_end + 1..]))
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -342,7 +354,8 @@ mod tests {
             "true".to_string(),
         ];
         let out = run(&batch_script(&probes, "abc"));
-        let answers = split_batch(&out, probes.len(), "abc").expect("splits");
+        let answers = whole_answers(&out, "abc");
+        assert_eq!(answers.len(), probes.len());
         assert_eq!(answers[0].stdout, b"one\n");
         assert_eq!(
             (answers[1].stdout.as_slice(), answers[1].rc),
@@ -370,7 +383,8 @@ mod tests {
         let out = run(&step_then_batch(&step, &probes, "n1"));
         let (stdout, rc, rest) = split_step(&out, "n1").expect("splits");
         assert_eq!((stdout, rc), (&b"no newline"[..], 0));
-        let answers = split_batch(rest, 2, "n1").expect("splits");
+        let answers = whole_answers(rest, "n1");
+        assert_eq!(answers.len(), 2);
         assert_eq!(answers[0].stdout, b"changed");
         // Probes never read the step's stdin.
         assert_eq!(answers[1].stdout, b"[]\n");
@@ -398,7 +412,8 @@ mod tests {
             format!("{INLINE}echo \"$$\""),
         ];
         let out = run(&batch_script(&probes, "in"));
-        let answers = split_batch(&out, 3, "in").expect("splits");
+        let answers = whole_answers(&out, "in");
+        assert_eq!(answers.len(), 3);
         assert_eq!(
             (answers[0].rc, answers[0].stderr.as_slice()),
             (1, &b"warn\n"[..])
@@ -411,8 +426,15 @@ mod tests {
     }
 
     #[test]
-    fn truncated_output_is_refused() {
+    fn output_cut_short_keeps_only_the_whole_answers_before_the_cut() {
         let out = run(&batch_script(&["echo a".into(), "echo b".into()], "n"));
-        assert!(split_batch(&out[..out.len() / 2], 2, "n").is_none());
+        assert_eq!(whole_answers(&out, "n").len(), 2);
+        let second = find(&out, b"__TEND_n_1_OUT").unwrap();
+        for cut in [second + 20, out.len() - 1] {
+            let answers = whole_answers(&out[..cut], "n");
+            assert_eq!(answers.len(), 1, "cut at {cut}");
+            assert_eq!(answers[0].stdout, b"a\n");
+        }
+        assert!(whole_answers(&out[..second / 2], "n").is_empty());
     }
 }

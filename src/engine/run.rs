@@ -54,6 +54,7 @@ pub fn run_playbook(
         let mut conn = vars.clone();
         conn.extend(opts.extra_vars.clone());
         let conn = templated(&templar, &conn);
+        register_passwords(&conn);
         let transport = transport_for(&name, &conn, &opts.connection);
         connection_vars.push((conn, None::<String>));
         let mem = HostMemory {
@@ -169,6 +170,26 @@ fn transport_for(name: &str, vars: &Map, opts: &ConnectionOptions) -> Arc<dyn Tr
             }
         }
         Some(other) => Arc::new(Unsupported::new(name, other)),
+    }
+}
+
+/// Connection and become passwords never appear in output, whatever the
+/// connection: a local host's `ansible_become_password` is a variable
+/// like any other, which a task may print or a command may echo.
+fn register_passwords(vars: &Map) {
+    const PASSWORDS: &[&str] = &[
+        "ansible_become_password",
+        "ansible_become_pass",
+        "ansible_sudo_password",
+        "ansible_sudo_pass",
+        "ansible_password",
+        "ansible_ssh_pass",
+        "ansible_ssh_password",
+    ];
+    for name in PASSWORDS {
+        if let Some(Value::String(p)) = vars.get(*name) {
+            crate::redact::register(p);
+        }
     }
 }
 

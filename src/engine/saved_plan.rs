@@ -125,6 +125,9 @@ impl HostRun<'_, '_> {
         planned: &Result<Plan, TaskError>,
     ) -> SeenOutcome {
         let full = at_hand.prepared.check_mode() == CheckMode::Full;
+        // A `no_log` task leaves nothing of what it writes or runs in the
+        // plan file: no diff, no message, no digest of its content.
+        let hidden = self.no_log(at_hand.kw, at_hand.vars);
         match planned {
             Ok(plan) => {
                 // Only a diff shows a change before it is made; without
@@ -134,15 +137,17 @@ impl HostRun<'_, '_> {
                 // Diffs are for the plan file (a check run); an apply
                 // compares intents. `diff: false` and `no_log` keep them
                 // out of the file.
-                let shown = at_hand.check
-                    && at_hand.diff
-                    && !self.flag(&at_hand.kw.no_log, at_hand.vars).unwrap_or(false);
+                let shown = at_hand.check && at_hand.diff && !hidden;
                 let steps = at_hand.prepared.probe().is_none() || !predictable;
+                let intent = match hidden {
+                    true => crate::plan::sealed_intent(identity, plan),
+                    false => crate::plan::intent(identity, plan, steps),
+                };
                 SeenOutcome::Planned {
                     changed: plan.changed,
                     skipped: plan.skipped.is_some(),
                     predictable,
-                    intent: crate::plan::intent(identity, plan, steps),
+                    intent,
                     diffs: if shown {
                         render_diffs(&plan.diff)
                     } else {
@@ -151,7 +156,10 @@ impl HostRun<'_, '_> {
                 }
             }
             Err(e) => SeenOutcome::Failed {
-                message: e.msg.clone(),
+                message: match hidden {
+                    true => crate::report::CENSORED.to_string(),
+                    false => e.msg.clone(),
+                },
                 depends_on: if at_hand.check {
                     self.mem.would_change.clone()
                 } else {
@@ -198,6 +206,7 @@ mod tests {
             label: "x".into(),
             result,
             diffs: vec![],
+            no_log: false,
         }
     }
 

@@ -48,7 +48,6 @@ impl HostRun<'_, '_> {
 
     fn run_task_here(&mut self, task: &Task, kw: &Keywords, scope: &Scope) -> Outcome {
         let vars = self.task_vars(scope, kw, None);
-        let no_log = self.flag(&kw.no_log, &vars).unwrap_or(false);
         let mut outcome = match &kw.loop_items {
             None => match self.conditions_hold(kw, &vars) {
                 Ok(None) => self.attempt(task, kw, scope, None),
@@ -66,7 +65,12 @@ impl HostRun<'_, '_> {
         {
             outcome.ignored = true;
         }
-        outcome.no_log = no_log;
+        // A loop is hidden if any of its items is, as in Ansible; each
+        // item was judged with its own variables.
+        outcome.no_log = match outcome.items.is_empty() {
+            true => self.no_log(kw, &vars),
+            false => outcome.items.iter().any(|i| i.no_log),
+        };
         self.apply_result(task, kw, &outcome);
         outcome
     }
@@ -170,7 +174,8 @@ impl HostRun<'_, '_> {
                 .collect(),
             Ok(other) => {
                 return Outcome::failed(format!(
-                    "Invalid data passed to 'loop', it requires a list, got this instead: {other}. Hint: If you passed a list/dict of just one element, try adding wantlist=True to your lookup invocation or use q/query instead of lookup."
+                    "{}: Invalid data passed to 'loop', it requires a list, got this instead: {other}. Hint: If you passed a list/dict of just one element, try adding wantlist=True to your lookup invocation or use q/query instead of lookup.",
+                    task.loc
                 ));
             }
             Err(e) => {
@@ -227,6 +232,13 @@ impl HostRun<'_, '_> {
                     .unwrap_or_else(|_| display(item)),
                 None => display(item),
             };
+            // A hidden item is labelled as Ansible labels it, here at the
+            // source, so that no report or saved plan gets the real label.
+            let hidden = self.no_log(kw, &item_vars);
+            let label = match hidden {
+                true => crate::report::HIDDEN_ITEM.to_string(),
+                false => label,
+            };
             self.invocation.item = Some((index, label.clone()));
             let mut outcome = match self.conditions_hold(kw, &item_vars) {
                 Ok(None) => self.attempt(task, kw, scope, Some(lv)),
@@ -243,6 +255,7 @@ impl HostRun<'_, '_> {
                 label,
                 diffs: outcome.diffs,
                 result: outcome.result,
+                no_log: hidden,
             });
         }
         self.invocation.item = None;
@@ -317,7 +330,10 @@ impl HostRun<'_, '_> {
                     .render_str(&task.display_name(), &vars)
                     .unwrap_or_else(|_| task.display_name()),
                 left: retries + 1 - attempts,
-                result: Box::new(outcome.result.clone()),
+                result: Box::new(crate::report::shown_map(
+                    &outcome.result,
+                    self.no_log(kw, &vars),
+                )),
             });
             std::thread::sleep(Duration::from_secs(delay));
         }
@@ -397,6 +413,21 @@ impl HostRun<'_, '_> {
         let v = value.as_ref()?;
         let rendered = self.ctx.templar.render_value(v, vars).ok()?;
         tend_modules::to_bool(&rendered)
+    }
+
+    /// Whether `no_log` hides a task's (or a loop item's) output. A value
+    /// that cannot be rendered, or is not a boolean, hides it: in doubt,
+    /// tell nothing.
+    pub fn no_log(&self, kw: &Keywords, vars: &Vars) -> bool {
+        let Some(value) = &kw.no_log else {
+            return false;
+        };
+        self.ctx
+            .templar
+            .render_value(value, vars)
+            .ok()
+            .and_then(|v| tend_modules::to_bool(&v))
+            .unwrap_or(true)
     }
 
     pub(super) fn number(&self, value: &Option<Value>, vars: &Vars) -> Option<i64> {

@@ -79,7 +79,7 @@ impl Inventory {
     }
 
     fn load_file(&mut self, path: &Path) -> Result<(), Error> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, &e))?;
+        let bytes = crate::yaml::read_bounded(path)?;
         let text = String::from_utf8(bytes).map_err(|e| {
             Error::plain(format!(
                 "{}: the inventory is not UTF-8 text (invalid byte at offset {})",

@@ -141,7 +141,7 @@ fn dir_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
 
 /// One variables file: a mapping of names to values (empty if the file is).
 fn load_vars_file(path: &Path) -> Result<Map, Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, &e))?;
+    let bytes = crate::yaml::read_bounded(path)?;
     let text = String::from_utf8(bytes).map_err(|_| {
         Error::plain(format!(
             "{}: the variables file is not UTF-8 text",

@@ -83,6 +83,24 @@ pub fn intent(identity: &str, plan: &Plan, steps: bool) -> String {
     f.hex()
 }
 
+/// The change a `no_log` task would make, sealed: whether it changes
+/// anything, which files and how many steps, but nothing of the content
+/// or the commands. A digest of a secret lets whoever reads the plan test
+/// guesses of it; so `tend apply` holds such a task to its inputs (the
+/// playbook's files, whose checksums the plan keeps) and to the state its
+/// probe saw, not to the content it writes.
+pub fn sealed_intent(identity: &str, plan: &Plan) -> String {
+    let changed = plan.changed && plan.skipped.is_none();
+    let mut f = Fields::new("sealed-intent")
+        .field(identity.as_bytes())
+        .field(&[u8::from(changed), u8::from(plan.skipped.is_some())])
+        .field(&(plan.steps.len() as u64).to_le_bytes());
+    for d in &plan.diff {
+        f = f.field(d.after_header.as_bytes());
+    }
+    f.hex()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +170,28 @@ mod tests {
         assert_eq!(
             intent(&id, &run("migrate --up"), false),
             intent(&id, &run("migrate --down"), false)
+        );
+    }
+
+    #[test]
+    fn a_sealed_intent_holds_nothing_of_the_content_or_the_commands() {
+        let id = identity("copy", Some("stat /etc/app.conf"));
+        let secret =
+            |pw: &str| {
+                Plan::change(vec![Step::script(format!("echo {pw}"))], Map::new())
+                    .with_diff(Diff::new("/etc/app.conf", "", format!("pw={pw}\n")))
+            };
+        assert_eq!(
+            sealed_intent(&id, &secret("hunter2")),
+            sealed_intent(&id, &secret("hunter3"))
+        );
+        assert_ne!(
+            sealed_intent(&id, &secret("hunter2")),
+            sealed_intent(&id, &Plan::unchanged(Map::new()))
+        );
+        assert_ne!(
+            sealed_intent(&id, &secret("hunter2")),
+            intent(&id, &secret("hunter2"), true)
         );
     }
 }

@@ -25,7 +25,7 @@ pub use file::{
     Action, FORMAT, FileSum, HostPlan, PlanFile, PlannedTask, Problem, RunSpec, VERSION,
     is_plan_file,
 };
-pub use fingerprint::{fingerprint, identity, intent, state_key};
+pub use fingerprint::{fingerprint, identity, intent, sealed_intent, state_key};
 pub use hook::{PlanHook, SeenOutcome, SeenTask, Verdict};
 pub use recorder::Recorder;
 pub use summary::{apply_text, plan_text};

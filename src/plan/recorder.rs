@@ -46,21 +46,26 @@ impl PlanHook for Recorder {
         if changes && after.is_none() {
             record.first_change = Some(task.title.clone());
         }
+        // What is there for people is kept with every registered secret
+        // masked (vault values, become passwords): the plan file is
+        // printed, copied and attached to tickets. `name` is not: apply
+        // matches it as written.
+        let masked = |text: &str| crate::redact::redact(text).into_owned();
         record.tasks.push(PlannedTask {
             at: place.at,
             item: place.item,
-            label: task.item.as_ref().map(|(_, label)| label.clone()),
+            label: task.item.as_ref().map(|(_, label)| masked(label)),
             occurrence: place.occurrence,
-            task: task.title.clone(),
+            task: masked(&task.title),
             name: task.name.clone(),
             module: task.module.clone(),
             action,
             fingerprint: task.fingerprint.clone(),
             identity: task.identity.clone(),
             intent,
-            after,
-            message,
-            diff,
+            after: after.as_deref().map(masked),
+            message: message.as_deref().map(masked),
+            diff: diff.iter().map(|d| masked(d)).collect(),
         });
         Verdict::Proceed
     }
@@ -168,5 +173,27 @@ mod tests {
             Some("depends on 'Install nginx', which changes the host first (no unit nginx)")
         );
         assert_eq!(tasks[2].action, Action::Ran);
+    }
+
+    #[test]
+    fn what_people_read_is_masked_and_the_name_apply_matches_is_not() {
+        crate::redact::register("plan-s3cret");
+        let r = Recorder::default();
+        let mut task = seen("site.yml:3:7", true, "a");
+        task.item = Some((0, "user plan-s3cret".into()));
+        task.title = "Write plan-s3cret".into();
+        task.name = "Write {{ pw }}".into();
+        if let SeenOutcome::Planned { diffs, .. } = &mut task.outcome {
+            diffs.push("+pw=plan-s3cret\n".into());
+        }
+        r.judge("web1", &task);
+        let recorded = &r.hosts()[0].tasks[0];
+        assert_eq!(recorded.label.as_deref(), Some("user ********"));
+        assert_eq!(recorded.task, "Write ********");
+        assert_eq!(recorded.name, "Write {{ pw }}");
+        assert_eq!(
+            recorded.diff.last().map(String::as_str),
+            Some("+pw=********\n")
+        );
     }
 }

@@ -37,7 +37,8 @@ pub fn plan_text(plan: &PlanFile) -> String {
             if hosts == 1 { "host" } else { "hosts" }
         ));
     }
-    out
+    // Printed as it is: masked here (a plan file is read from disk).
+    crate::redact::redact(&out).into_owned()
 }
 
 /// `  ~ task (module, at)` and its diff, indented; a command says it runs.
@@ -108,7 +109,7 @@ pub fn apply_text(report: &ApplyReport) -> String {
         },
         report.refusals.len()
     ));
-    out
+    crate::redact::redact(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -167,7 +167,13 @@ impl Keywords {
     }
 
     /// Reads one shared keyword into `self`; false if `key` is not one.
+    /// A value of the wrong type is an error that names the keyword.
     pub fn read_shared(&mut self, key: &str, value: &Node) -> Result<bool, Error> {
+        self.read_shared_value(key, value)
+            .map_err(|e| e.context(key))
+    }
+
+    fn read_shared_value(&mut self, key: &str, value: &Node) -> Result<bool, Error> {
         match key {
             "when" => self.when.extend(conditions(value)?),
             "tags" => self.tags.extend(strings(value)?),

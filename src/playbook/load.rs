@@ -43,7 +43,7 @@ pub fn load_playbook(path: &Path) -> Result<Playbook, Error> {
         dir
     };
     let mut plays = Vec::new();
-    load_plays(path, &dir, &mut plays, 0)?;
+    load_plays(path, &dir, &mut plays, &[])?;
     Ok(Playbook {
         path: path.to_path_buf(),
         dir,
@@ -63,15 +63,34 @@ pub fn load_task_file(
         &ListCtx {
             base_dir,
             role,
-            depth: 0,
+            files: vec![path.to_path_buf()],
+            // Role tasks are refused in files included at run time.
+            role_chain: Vec::new(),
             handlers: false,
             roles: None,
         },
     )
 }
 
-fn load_plays(path: &Path, dir: &Path, plays: &mut Vec<Play>, depth: usize) -> Result<(), Error> {
+/// Most `import_playbook` nesting, cycles aside.
+const MAX_PLAYBOOK_DEPTH: usize = 16;
+
+/// Loads the plays of `path`; `importers` are the playbooks importing it,
+/// outermost first.
+fn load_plays(
+    path: &Path,
+    dir: &Path,
+    plays: &mut Vec<Play>,
+    importers: &[PathBuf],
+) -> Result<(), Error> {
     let root = load_file(path)?;
+    if root.is_null() {
+        return Err(Error::at(
+            &root.loc,
+            "this playbook is empty (only comments or blank lines): a playbook is a list of plays",
+        )
+        .help("start the file with `- hosts: all`"));
+    }
     let Some(entries) = root.as_seq() else {
         return Err(Error::at(
             &root.loc,
@@ -84,23 +103,40 @@ fn load_plays(path: &Path, dir: &Path, plays: &mut Vec<Play>, depth: usize) -> R
             .get("import_playbook")
             .or_else(|| entry.get("ansible.builtin.import_playbook"))
         {
-            if depth > 16 {
-                return Err(Error::at(
-                    &entry.loc,
-                    "import_playbook nested too deeply (a cycle?)",
-                ));
-            }
             let file = keywords::text(target)?;
             let file_path = path.parent().unwrap_or(dir).join(&file);
             if !file_path.is_file() {
+                let why = if file_path.exists() {
+                    "it is not a file"
+                } else {
+                    "no such file"
+                };
                 return Err(Error::at(
                     &target.loc,
-                    format!("cannot read the playbook '{}'", file_path.display()),
+                    format!("cannot read the playbook '{}': {why}", file_path.display()),
+                ));
+            }
+            let chain = [importers, &[path.to_path_buf()]].concat();
+            if let Some(first) = chain.iter().position(|p| same_file(p, &file_path)) {
+                let names: Vec<String> = chain[first..]
+                    .iter()
+                    .chain([&file_path])
+                    .map(|p| p.display().to_string())
+                    .collect();
+                return Err(Error::at(
+                    &target.loc,
+                    format!("import_playbook cycle: {}", names.join(" -> ")),
+                ));
+            }
+            if chain.len() > MAX_PLAYBOOK_DEPTH {
+                return Err(Error::at(
+                    &entry.loc,
+                    format!("import_playbook nested deeper than {MAX_PLAYBOOK_DEPTH} levels"),
                 ));
             }
             let import = import_keywords(entry)?;
             let mut imported = Vec::new();
-            load_plays(&file_path, dir, &mut imported, depth + 1)?;
+            load_plays(&file_path, dir, &mut imported, &chain)?;
             for mut play in imported {
                 play.keywords = play.keywords.inherit(&import);
                 plays.push(play);
@@ -110,6 +146,49 @@ fn load_plays(path: &Path, dir: &Path, plays: &mut Vec<Play>, depth: usize) -> R
         plays.push(load_play(entry, dir)?);
     }
     Ok(())
+}
+
+/// Whether two paths name one file (`site.yml` and `./site.yml`).
+pub(super) fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// A play's `hosts`: a pattern or a list of them, as Ansible takes it (a
+/// number or an empty value is refused there too, and would otherwise
+/// match nothing, or everything, in silence).
+fn host_patterns(value: &Node) -> Result<String, Error> {
+    let help = "write a host pattern, e.g. `hosts: all`, `hosts: web` or `hosts: [web, db]` (quote a name that looks like a number)";
+    let patterns = match &value.value {
+        NodeValue::Str(s) => vec![s.clone()],
+        NodeValue::Seq(items) => items
+            .iter()
+            .map(|item| match &item.value {
+                NodeValue::Str(s) => Ok(s.clone()),
+                _ => Err(Error::at(
+                    &item.loc,
+                    format!("a host pattern must be a string, not {}", item.kind()),
+                )
+                .help(help)),
+            })
+            .collect::<Result<_, _>>()?,
+        _ => {
+            return Err(Error::at(
+                &value.loc,
+                format!(
+                    "'hosts' must be a host pattern or a list of them, not {}",
+                    value.kind()
+                ),
+            )
+            .help(help));
+        }
+    };
+    if patterns.iter().all(|p| p.trim().is_empty()) {
+        return Err(Error::at(&value.loc, "'hosts' is empty").help(help));
+    }
+    Ok(patterns.join(","))
 }
 
 /// The keywords of an `import_playbook` entry (`when`, `tags`, `vars`...):
@@ -164,7 +243,8 @@ fn load_play(node: &Node, dir: &Path) -> Result<Play, Error> {
     let ctx = |handlers| ListCtx {
         base_dir: dir.to_path_buf(),
         role: None,
-        depth: 0,
+        files: vec![node.loc.source.path.clone()],
+        role_chain: Vec::new(),
         handlers,
         roles: Some(task_roles.clone()),
     };
@@ -175,27 +255,30 @@ fn load_play(node: &Node, dir: &Path) -> Result<Play, Error> {
     for (key, value) in entries {
         let k = key.key_text();
         match k.as_str() {
-            "name" => play.name = Some(keywords::text(value)?),
+            "name" => play.name = Some(keywords::text(value).map_err(|e| e.context(&k))?),
             "hosts" => {
                 saw_hosts = true;
-                play.hosts = match &value.value {
-                    NodeValue::Seq(_) => keywords::strings(value)?.join(","),
-                    _ => keywords::text(value)?,
-                };
+                play.hosts = host_patterns(value)?;
             }
-            "vars" => play.vars = keywords::mapping(value)?,
+            "vars" => play.vars = keywords::mapping(value).map_err(|e| e.context(&k))?,
             "vars_files" => {
                 let items: Vec<&Node> = match &value.value {
                     NodeValue::Seq(items) => items.iter().collect(),
                     _ => vec![value],
                 };
                 for item in items {
-                    play.vars_files
-                        .push((keywords::text(item)?, item.loc.clone()));
+                    play.vars_files.push((
+                        keywords::text(item).map_err(|e| e.context(&k))?,
+                        item.loc.clone(),
+                    ));
                 }
             }
-            "gather_facts" => play.gather_facts = keywords::boolean(value)?,
-            "force_handlers" => play.force_handlers = keywords::boolean(value)?,
+            "gather_facts" => {
+                play.gather_facts = keywords::boolean(value).map_err(|e| e.context(&k))?
+            }
+            "force_handlers" => {
+                play.force_handlers = keywords::boolean(value).map_err(|e| e.context(&k))?
+            }
             "serial" => play.serial = SerialSpec::parse(value)?,
             "max_fail_percentage" => {
                 play.max_fail_percentage = Some(match value.to_value() {
@@ -211,7 +294,9 @@ fn load_play(node: &Node, dir: &Path) -> Result<Play, Error> {
                     }
                 })
             }
-            "any_errors_fatal" => play.any_errors_fatal = keywords::boolean(value)?,
+            "any_errors_fatal" => {
+                play.any_errors_fatal = keywords::boolean(value).map_err(|e| e.context(&k))?
+            }
             "pre_tasks" => play.pre_tasks = parse_items(value, &ctx(false))?,
             "tasks" => tasks = parse_items(value, &ctx(false))?,
             "post_tasks" => play.post_tasks = parse_items(value, &ctx(false))?,
@@ -224,7 +309,7 @@ fn load_play(node: &Node, dir: &Path) -> Result<Play, Error> {
                     roles.add(entry, dir, &mut Vec::new(), &Keywords::default())?;
                 }
             }
-            "strategy" => play.strategy = Some(keywords::text(value)?),
+            "strategy" => play.strategy = Some(keywords::text(value).map_err(|e| e.context(&k))?),
             "when" => {
                 return Err(Error::at(&key.loc, "'when' is not a play keyword")
                     .help("put the condition on the tasks, a block, or use a host pattern"));

@@ -88,14 +88,24 @@ impl RoleSet {
         let (name, params) = (role.name.clone(), role.params.clone());
         let keywords = role.keywords.inherit(parent);
         let entry_loc = &role.loc;
-        if chain.len() >= MAX_ROLE_DEPTH {
-            return Err(Error::at(entry_loc, "role dependencies nested too deeply"));
-        }
-        if chain.contains(&name) {
-            chain.push(name.clone());
+        // A role may import its own other task files (`tasks_from`); only
+        // the same role and file again is a cycle.
+        let key = match role.tasks_from.as_str() {
+            "main" => name.clone(),
+            file => format!("{name} (tasks_from: {file})"),
+        };
+        if let Some(first) = chain.iter().position(|r| *r == key) {
+            let cycle = [&chain[first..], std::slice::from_ref(&key)].concat();
             return Err(Error::at(
                 entry_loc,
-                format!("role dependency cycle: {}", chain.join(" -> ")),
+                format!("role cycle: {}", cycle.join(" -> ")),
+            )
+            .help("tend loads roles (their dependencies, import_role and include_role) with the playbook, so a role cannot bring itself in again"));
+        }
+        if chain.len() >= MAX_ROLE_DEPTH {
+            return Err(Error::at(
+                entry_loc,
+                format!("roles nested deeper than {MAX_ROLE_DEPTH} levels"),
             ));
         }
         let path = find_role(&name, playbook_dir).ok_or_else(|| {
@@ -115,7 +125,7 @@ impl RoleSet {
         if !self.seen.insert(identity) {
             return Ok(());
         }
-        chain.push(name.clone());
+        chain.push(key.clone());
         if let Some(meta) = read_optional(&path, "meta", "main")? {
             if let Some(deps) = meta.get("dependencies") {
                 for dep in deps.as_seq().unwrap_or_default() {
@@ -137,15 +147,20 @@ impl RoleSet {
             params,
             path: path.clone(),
         });
-        let ctx = |dir: &str, handlers| ListCtx {
+        // Role tasks in this role's files carry on the chain, so that a
+        // role importing itself (through others) is a cycle, not a
+        // recursion without end.
+        let role_chain = [chain.as_slice(), std::slice::from_ref(&key)].concat();
+        let ctx = |dir: &str, handlers, node: &Node| ListCtx {
             base_dir: path.join(dir),
             role: Some(scope.clone()),
-            depth: 0,
+            files: vec![node.loc.source.path.clone()],
+            role_chain: role_chain.clone(),
             handlers,
             roles: self.task_roles.clone(),
         };
         let tasks = match read_optional(&path, "tasks", &role.tasks_from)? {
-            Some(node) => parse_items(&node, &ctx("tasks", false))?,
+            Some(node) => parse_items(&node, &ctx("tasks", false, &node))?,
             None => Vec::new(),
         };
         self.tasks.push(Item::Block(Block {
@@ -158,7 +173,7 @@ impl RoleSet {
             role: Some(scope.clone()),
         }));
         if let Some(node) = read_optional(&path, "handlers", &role.handlers_from)? {
-            let handlers = parse_items(&node, &ctx("handlers", true))?;
+            let handlers = parse_items(&node, &ctx("handlers", true, &node))?;
             self.handlers.push(Item::Block(Block {
                 name: None,
                 loc: entry_loc.clone(),

@@ -59,7 +59,7 @@ pub fn role_task(
     set.add_role(
         role,
         &roles.playbook_dir,
-        &mut Vec::new(),
+        &mut ctx.role_chain.clone(),
         &Keywords::default(),
     )?;
     roles.handlers.borrow_mut().extend(set.handlers);

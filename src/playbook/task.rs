@@ -8,6 +8,7 @@ use serde_json::Value;
 use tend_modules::{Args, Module};
 
 use super::keywords::{self, Keywords, SHARED, TASK_ONLY};
+use super::load::same_file;
 use super::model::{Block, Item, Map, RoleScope, Task, TaskAction};
 use super::role_task::{IMPORT_ROLE, INCLUDE_ROLE, TaskRoles, role_task};
 use super::splitter;
@@ -20,8 +21,12 @@ pub struct ListCtx {
     /// Relative `import_tasks`/`include_tasks` paths resolve here.
     pub base_dir: PathBuf,
     pub role: Option<Arc<RoleScope>>,
-    /// Import nesting, to stop an import cycle.
-    pub depth: usize,
+    /// The task files being read, outermost first, ending with the one
+    /// this list is in: an `import_tasks` of one of them is a cycle.
+    pub files: Vec<PathBuf>,
+    /// The roles being loaded, outermost first, ending with the one this
+    /// list belongs to: using one of them again is a cycle.
+    pub role_chain: Vec<String>,
     pub handlers: bool,
     /// For `import_role`/`include_role`; `None` in files included at run
     /// time.
@@ -79,16 +84,19 @@ fn parse_block(node: &Node, entries: &[(Node, Node)], ctx: &ListCtx) -> Result<B
             "block" => block.block = parse_items(value, ctx)?,
             "rescue" => block.rescue = parse_items(value, ctx)?,
             "always" => block.always = parse_items(value, ctx)?,
-            "name" => block.name = Some(keywords::text(value)?),
+            "name" => block.name = Some(keywords::text(value).map_err(|e| e.context(&k))?),
             _ => {
                 if !block.keywords.read_shared(&k, value)? {
+                    let known: Vec<&str> = ["block", "rescue", "always"]
+                        .into_iter()
+                        .chain(SHARED.iter().copied())
+                        .collect();
                     let hint = if TASK_ONLY.contains(&k.as_str()) {
                         format!("'{k}' applies to tasks, not to blocks")
+                    } else if let Some(near) = closest(&k, &known) {
+                        format!("did you mean '{near}'?")
                     } else {
-                        format!(
-                            "block keywords are: block, rescue, always, {}",
-                            SHARED.join(", ")
-                        )
+                        format!("block keywords are: {}", known.join(", "))
                     };
                     return Err(
                         Error::at(&key.loc, format!("unknown block keyword '{k}'")).help(hint)
@@ -109,17 +117,42 @@ fn parse_task(node: &Node, entries: &[(Node, Node)], ctx: &ListCtx) -> Result<It
     for (key, value) in entries {
         let k = key.key_text();
         match k.as_str() {
-            "name" => name = Some(keywords::text(value)?),
+            "name" => name = Some(keywords::text(value).map_err(|e| e.context(&k))?),
             "args" => extra_args = Some(value),
-            "listen" if ctx.handlers => listen = keywords::strings(value)?,
-            "register" => kw.register = Some(keywords::text(value)?),
-            "notify" => kw.notify = keywords::strings(value)?,
-            "changed_when" => kw.changed_when = Some(keywords::conditions(value)?),
-            "failed_when" => kw.failed_when = Some(keywords::conditions(value)?),
-            "until" => kw.until = keywords::conditions(value)?.into_iter().next(),
+            "listen" if ctx.handlers => {
+                listen = keywords::strings(value).map_err(|e| e.context(&k))?
+            }
+            "register" => kw.register = Some(keywords::text(value).map_err(|e| e.context(&k))?),
+            "notify" => kw.notify = keywords::strings(value).map_err(|e| e.context(&k))?,
+            "changed_when" => {
+                kw.changed_when = Some(keywords::conditions(value).map_err(|e| e.context(&k))?)
+            }
+            "failed_when" => {
+                kw.failed_when = Some(keywords::conditions(value).map_err(|e| e.context(&k))?)
+            }
+            "until" => {
+                kw.until = keywords::conditions(value)
+                    .map_err(|e| e.context(&k))?
+                    .into_iter()
+                    .next()
+            }
             "retries" => kw.retries = Some(value.to_value()),
             "delay" => kw.delay = Some(value.to_value()),
-            "loop" | "with_list" => kw.loop_items = Some(value.to_value()),
+            "loop" | "with_list" => {
+                // A template may give a list when the task runs; a literal
+                // that is no list can never loop.
+                if !matches!(
+                    value.value,
+                    NodeValue::Seq(_) | NodeValue::Str(_) | NodeValue::Null
+                ) {
+                    return Err(Error::at(
+                        &value.loc,
+                        format!("'{k}' needs a list, not {}", value.kind()),
+                    )
+                    .help("write the items as a YAML list, or a template that gives one: `loop: \"{{ users }}\"`"));
+                }
+                kw.loop_items = Some(value.to_value());
+            }
             "with_items" => {
                 kw.loop_items = Some(value.to_value());
                 kw.loop_flatten = true;
@@ -283,13 +316,17 @@ fn import_tasks(
         )
         .help("use include_tasks for a file name chosen at run time"));
     }
-    if ctx.depth >= MAX_IMPORT_DEPTH {
+    let path = resolve_task_file(&ctx.base_dir, &file);
+    if let Some(cycle) = import_cycle(&ctx.files, &path) {
+        return Err(Error::at(&value.loc, format!("import cycle: {cycle}"))
+            .help("import_tasks is static: a file cannot import itself, even under a `when`; use include_tasks for recursion"));
+    }
+    if ctx.files.len() > MAX_IMPORT_DEPTH {
         return Err(Error::at(
             &loc,
-            format!("imports nested deeper than {MAX_IMPORT_DEPTH} levels (an import cycle?)"),
+            format!("imports nested deeper than {MAX_IMPORT_DEPTH} levels"),
         ));
     }
-    let path = resolve_task_file(&ctx.base_dir, &file);
     let node = crate::yaml::load_file(&path).map_err(|e| match e {
         Error::Io { message, .. } => {
             let shown = if path.exists() {
@@ -308,7 +345,7 @@ fn import_tasks(
         base_dir: path
             .parent()
             .map_or_else(|| ctx.base_dir.clone(), Path::to_path_buf),
-        depth: ctx.depth + 1,
+        files: [ctx.files.as_slice(), std::slice::from_ref(&path)].concat(),
         ..ctx.clone()
     };
     let items = parse_items(&node, &inner)?;
@@ -321,6 +358,18 @@ fn import_tasks(
         always: Vec::new(),
         role: None,
     }))
+}
+
+/// `a.yml -> b.yml -> a.yml` when `next` is already among `files` (the
+/// files being read, outermost first).
+fn import_cycle(files: &[PathBuf], next: &Path) -> Option<String> {
+    let first = files.iter().position(|f| same_file(f, next))?;
+    let chain: Vec<String> = files[first..]
+        .iter()
+        .map(|f| f.display().to_string())
+        .chain([next.display().to_string()])
+        .collect();
+    Some(chain.join(" -> "))
 }
 
 /// A task file named relative to the current directory of task files.

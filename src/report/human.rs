@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 
 use serde_json::Value;
 
-use super::{Map, Reporter, shown_diff, shown_result};
+use super::{Map, Reporter, shown_diff, shown_label, shown_map, shown_result};
 use crate::engine::{HostStats, Outcome, Status};
 use crate::redact::Redacting;
 
@@ -112,22 +112,28 @@ impl Reporter for Human {
             .and_then(Value::as_str)
             == Some("debug");
         for item in &outcome.items {
-            for d in &item.diffs {
-                self.line(&shown_diff(d));
+            // `no_log` hides an item's diff, label and result, at every
+            // verbosity; each item as its own `no_log` says (the task as
+            // a whole is hidden if any item is), as in Ansible.
+            let hidden = item.no_log;
+            if !hidden {
+                for d in &item.diffs {
+                    self.line(&shown_diff(d));
+                }
             }
             let status = match item.status {
                 Status::Failed => self.paint(&format!("failed: [{host}]"), "31"),
                 other => self.status_line(other, false, host, outcome.delegated_to.as_deref()),
             };
+            let label = shown_label(&item.label, hidden);
             let mut line = match item.status {
-                Status::Failed => format!("{status} (item={})", item.label),
-                _ => format!("{status} => (item={})", item.label),
+                Status::Failed => format!("{status} (item={label})"),
+                _ => format!("{status} => (item={label})"),
             };
-            let mut r = item.result.clone();
-            r.retain(|k, _| !k.starts_with('_'));
+            let mut r = shown_map(&item.result, hidden);
             if item.status == Status::Failed || item.status == Status::Unreachable {
                 line.push_str(&format!(" => {}", json(&r)));
-            } else if verbose_always && !outcome.no_log {
+            } else if verbose_always && !hidden {
                 if is_debug {
                     r.remove("changed");
                 }
@@ -139,7 +145,7 @@ impl Reporter for Human {
             }
             self.line(&line);
         }
-        if outcome.items.is_empty() {
+        if outcome.items.is_empty() && !outcome.no_log {
             for d in &outcome.diffs {
                 self.line(&shown_diff(d));
             }
@@ -158,7 +164,11 @@ impl Reporter for Human {
         if failed {
             line.push_str(&format!(" => {}", json(&shown)));
         } else if outcome.result.contains_key("_depends_on") {
-            let why = shown.get("msg").and_then(Value::as_str).unwrap_or("");
+            let why = shown
+                .get("msg")
+                .or_else(|| shown.get("censored"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
             line.push_str(&format!(" => ({why})"));
         } else if !outcome.items.is_empty() {
             // Loop results were shown per item.

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::{Become, Counters, ExecOutput, Transport, TransportError, with_become};
+use super::{Become, Capture, Counters, ExecOutput, Transport, TransportError, with_become};
 
 pub struct Local {
     user: String,
@@ -89,11 +89,11 @@ impl Transport for Local {
         let mut stderr = stderr.join().unwrap_or_default();
         self.counters.record(
             script.len() + stdin.map_or(0, <[u8]>::len),
-            stdout.len() + stderr.len(),
+            stdout.bytes.len() + stderr.bytes.len(),
         );
         if timed_out {
             let limit = limit.unwrap_or_default();
-            stderr.extend_from_slice(
+            stderr.bytes.extend_from_slice(
                 format!("\ntend: the script was stopped after {limit:?}\n").as_bytes(),
             );
         }
@@ -103,9 +103,10 @@ impl Transport for Local {
             } else {
                 status.code().unwrap_or(-1)
             },
-            stdout,
-            stderr,
             timed_out,
+            truncated: stdout.cut || stderr.cut,
+            stdout: stdout.bytes,
+            stderr: stderr.bytes,
         })
     }
 
@@ -114,14 +115,13 @@ impl Transport for Local {
     }
 }
 
-/// Reads a pipe to its end on a thread of its own.
-fn drain(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        if let Some(mut pipe) = pipe {
-            let _ = pipe.read_to_end(&mut bytes);
-        }
-        bytes
+/// Reads a pipe to its end on a thread of its own, kept up to the cap:
+/// both streams are read at once, so that neither can fill its pipe and
+/// stall the script.
+fn drain(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<Capture> {
+    std::thread::spawn(move || match pipe {
+        Some(mut pipe) => Capture::read_all(&mut pipe),
+        None => Capture::default(),
     })
 }
 
@@ -133,4 +133,38 @@ fn stop_group(pgid: u32) {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::OUTPUT_CAP;
+
+    /// A script that prints more than the cap runs to its end (its exit
+    /// code is its own, not a broken pipe's): the first `OUTPUT_CAP` bytes
+    /// of each stream are kept and the output says it was cut.
+    #[test]
+    fn output_past_the_cap_is_dropped_and_the_script_still_finishes() {
+        let out = Local::new()
+            .exec(
+                "head -c 20000000 /dev/zero; head -c 17000000 /dev/zero >&2; exit 3",
+                None,
+                None,
+            )
+            .unwrap();
+        assert_eq!(out.rc, 3);
+        assert!(out.truncated);
+        assert_eq!(
+            (out.stdout.len(), out.stderr.len()),
+            (OUTPUT_CAP, OUTPUT_CAP)
+        );
+        let small = Local::new()
+            .exec("echo hi; echo err >&2", None, None)
+            .unwrap();
+        assert!(!small.truncated);
+        assert_eq!(
+            (small.stdout, small.stderr),
+            (b"hi\n".to_vec(), b"err\n".to_vec())
+        );
+    }
 }

@@ -19,6 +19,48 @@ pub struct ExecOutput {
     pub stderr: Vec<u8>,
     /// The script was stopped because a time limit passed (`rc` is 124).
     pub timed_out: bool,
+    /// A stream printed more than [`OUTPUT_CAP`]: only its first
+    /// `OUTPUT_CAP` bytes are here, the rest was read and dropped.
+    pub truncated: bool,
+}
+
+/// Most output kept from one stream (stdout or stderr) of one script.
+/// What a host prints is untrusted and may be endless; a probe's answer,
+/// even a file's content (at most 8 MiB, in base64), fits well within it.
+pub const OUTPUT_CAP: usize = 16 << 20;
+
+/// One stream of a script, kept up to [`OUTPUT_CAP`]: the script is never
+/// stopped for printing too much, its surplus is read and dropped.
+#[derive(Debug, Default)]
+pub(crate) struct Capture {
+    pub bytes: Vec<u8>,
+    pub cut: bool,
+}
+
+impl Capture {
+    pub fn take(&mut self, data: &[u8]) {
+        let room = OUTPUT_CAP.saturating_sub(self.bytes.len());
+        if data.len() > room {
+            self.cut = true;
+        }
+        self.bytes.extend_from_slice(&data[..data.len().min(room)]);
+    }
+
+    /// Reads `pipe` to its end.
+    pub fn read_all(pipe: &mut impl std::io::Read) -> Capture {
+        let mut capture = Capture::default();
+        let mut chunk = vec![0u8; 64 << 10];
+        loop {
+            match pipe.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => capture.take(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                // The pipe broke: what was read is all there is.
+                Err(_) => break,
+            }
+        }
+        capture
+    }
 }
 
 /// The host could not be reached or the script could not be started:
@@ -175,5 +217,23 @@ impl Transport for Unsupported {
 
     fn counters(&self) -> &Counters {
         &self.counters
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_capture_keeps_the_first_bytes_up_to_the_cap_and_says_it_cut() {
+        let mut c = Capture::default();
+        c.take(&vec![b'a'; OUTPUT_CAP - 1]);
+        assert!(!c.cut);
+        c.take(b"bcd");
+        assert!(c.cut);
+        assert_eq!(c.bytes.len(), OUTPUT_CAP);
+        assert_eq!(&c.bytes[OUTPUT_CAP - 2..], b"ab");
+        c.take(b"more");
+        assert_eq!(c.bytes.len(), OUTPUT_CAP);
     }
 }

@@ -15,10 +15,14 @@ use crate::error::Error;
 const MAX_NODES: usize = 1_000_000;
 /// Deeper nesting than this is refused, so that recursion stays bounded.
 const MAX_DEPTH: usize = 200;
+/// Larger files than this are refused before they are parsed: a playbook,
+/// vars or inventory file is text a person wrote, and a path such as
+/// `/dev/zero` must not be read until memory runs out.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
 
 /// Reads and parses a YAML file. An empty file is `Null`.
 pub fn load_file(path: &Path) -> Result<Node, Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, &e))?;
+    let bytes = read_bounded(path)?;
     let text = String::from_utf8(bytes).map_err(|e| Error::Plain {
         message: format!(
             "{}: the file is not UTF-8 text (invalid byte at offset {})",
@@ -33,12 +37,36 @@ pub fn load_file(path: &Path) -> Result<Node, Error> {
 /// encrypted whole with Ansible Vault is decrypted first, and its values are
 /// secrets from then on.
 pub fn load_str(path: &Path, text: String) -> Result<Node, Error> {
+    // Editors on Windows may start a file with a byte-order mark; it is no
+    // part of the text, and positions count from after it.
+    let text = match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    };
     let (text, vaulted) = crate::vault::file_text(path, text)?;
     let node = parse(path, text)?;
     if vaulted {
         crate::redact::register_strings(&node.to_value());
     }
     Ok(node)
+}
+
+/// The bytes of `path`, refused past [`MAX_FILE_BYTES`].
+pub fn read_bounded(path: &Path) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, &e))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Error::plain(format!(
+            "{}: the file is larger than {} MiB; tend refuses to load it",
+            path.display(),
+            MAX_FILE_BYTES >> 20
+        )));
+    }
+    Ok(bytes)
 }
 
 fn parse(path: &Path, text: String) -> Result<Node, Error> {
@@ -50,6 +78,7 @@ fn parse(path: &Path, text: String) -> Result<Node, Error> {
         source: source.clone(),
         anchors: HashMap::new(),
         nodes: 0,
+        aliased: 0,
     };
     let text = source.text.as_str();
     let mut parser = Parser::new_from_str(text);
@@ -116,6 +145,8 @@ struct Builder {
     source: Arc<Source>,
     anchors: HashMap<usize, Node>,
     nodes: usize,
+    /// How many of `nodes` came from expanding aliases.
+    aliased: usize,
 }
 
 impl Builder {
@@ -130,12 +161,16 @@ impl Builder {
     fn count(&mut self, n: usize, loc: &Loc) -> Result<(), Error> {
         self.nodes += n;
         if self.nodes > MAX_NODES {
-            return Err(Error::at(
-                loc,
+            let message = if self.aliased > 0 {
                 format!(
-                    "this YAML expands to more than {MAX_NODES} values (aliases repeated too often?); refusing to load it"
-                ),
-            ));
+                    "this YAML expands to more than {MAX_NODES} values through its aliases (aliases repeated too often?); refusing to load it"
+                )
+            } else {
+                format!(
+                    "this YAML holds more than {MAX_NODES} values; refusing to load a file this large"
+                )
+            };
+            return Err(Error::at(loc, message));
         }
         Ok(())
     }
@@ -179,7 +214,9 @@ impl Builder {
                         "this alias refers to an anchor that is not defined before it",
                     ));
                 };
-                self.count(size(&target), &loc)?;
+                let n = size(&target);
+                self.aliased += n;
+                self.count(n, &loc)?;
                 return Ok(target);
             }
             Event::SequenceStart(anchor, _) => {

@@ -120,7 +120,8 @@ pub(crate) fn script(req: &Request) -> String {
 
 fn bad(what: impl std::fmt::Display) -> TaskError {
     TaskError::new(format!(
-        "could not read the host's answer to the apt probe: {what}"
+        "could not read the host's answer to the apt probe: {}",
+        crate::clip(&what.to_string())
     ))
 }
 
@@ -161,7 +162,8 @@ pub(crate) fn parse(out: &[u8]) -> Result<Observation, TaskError> {
             // 1: some package is unknown to dpkg, which is an answer too.
             Some(0 | 1) => {}
             Some(127) => return Err(not_debian("dpkg-query")),
-            other => return Err(bad(format!("dpkg-query exited with {other:?}"))),
+            Some(rc) => return Err(bad(format!("dpkg-query exited with {rc}"))),
+            None => return Err(bad("dpkg-query printed no exit code")),
         }
         obs.dpkg = parse_dpkg(lines)?;
     }
@@ -169,7 +171,8 @@ pub(crate) fn parse(out: &[u8]) -> Result<Observation, TaskError> {
         match codes.get("policy") {
             Some(0) => {}
             Some(127) => return Err(not_debian("apt-cache")),
-            other => return Err(bad(format!("apt-cache policy exited with {other:?}"))),
+            Some(rc) => return Err(bad(format!("apt-cache policy exited with {rc}"))),
+            None => return Err(bad("apt-cache policy printed no exit code")),
         }
         obs.policy = Some(parse_policy(lines)?);
     }

@@ -87,6 +87,8 @@ impl DeadMan {
     pub fn apply(&self, new: &str, empty: &str) -> Step {
         let t = &self.table;
         let dir = self.dir();
+        // The saved table stays until the revert or the confirmation:
+        // in a directory only root reads, not a temporary file.
         // No `$` or `%` in what systemd runs: systemd would expand them.
         let revert = format!(
             "mkdir {dir}/claimed 2>/dev/null || exit 0; {restore} < {dir}/saved && touch {dir}/reverted \
@@ -95,7 +97,7 @@ impl DeadMan {
             n = self.timeout,
         );
         let script = format!(
-            "{vars}mkdir -p \"$d\" || exit 1\n\
+            "{vars}mkdir -p -m 0700 \"$d\" || exit 1\n\
              if ! {save} -t {t} > \"$d/saved\"; then echo 'could not save the current {t} table; nothing was changed' >&2; rm -rf \"$d\"; exit 1; fi\n\
              grep -q '^\\*{t}' \"$d/saved\" || printf '%s' {empty} > \"$d/saved\"\n\
              revert={revert}\n\

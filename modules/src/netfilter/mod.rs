@@ -72,7 +72,8 @@ pub struct Section {
 pub fn sections(module: &str, out: &[u8]) -> Result<Vec<Section>, TaskError> {
     let bad = |what: String| {
         TaskError::new(format!(
-            "{module}: could not read the host's answer to the probe: {what}"
+            "{module}: could not read the host's answer to the probe: {}",
+            crate::clip(&what)
         ))
     };
     let text = std::str::from_utf8(out).map_err(|_| bad("it is not UTF-8".into()))?;

@@ -165,7 +165,8 @@ impl Tree {
     pub fn read(text: &str) -> Result<Tree, TaskError> {
         let bad = |what: &str| {
             TaskError::new(format!(
-                "could not read the host's answer to unarchive's probe: {what}"
+                "could not read the host's answer to unarchive's probe: {}",
+                crate::clip(what)
             ))
         };
         let mut who = None;

@@ -268,7 +268,8 @@ fn id(text: &str) -> Result<u32, TaskError> {
 
 fn bad(what: &str) -> TaskError {
     TaskError::new(format!(
-        "could not read the host's account database: {what}"
+        "could not read the host's account database: {}",
+        crate::clip(what)
     ))
 }
 

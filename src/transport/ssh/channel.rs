@@ -1,6 +1,6 @@
 //! One script on one exec channel: stdin fed while output is read (so
 //! neither side can stall the other), exit status or signal, a timeout, and
-//! a cap on how much output is kept.
+//! a cap on how much output is kept (the rest is read and dropped).
 
 use std::pin::pin;
 use std::time::Duration;
@@ -11,11 +11,7 @@ use tokio::io::AsyncReadExt;
 
 use super::command::{Command, KILL_AFTER};
 use super::session::Client;
-use crate::transport::ExecOutput;
-
-/// Most output kept from one script (stdout and stderr together): remote
-/// output is untrusted and may be endless.
-pub(crate) const OUTPUT_CAP: usize = 64 << 20;
+use crate::transport::{Capture, ExecOutput};
 
 /// How a channel ended, when it did not end with the script's exit.
 #[derive(Debug)]
@@ -24,13 +20,12 @@ pub(crate) enum Failure {
     Start(String),
     /// The connection went away while the script ran.
     Lost,
-    TooMuchOutput,
 }
 
 #[derive(Default)]
 struct Collected {
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
+    stdout: Capture,
+    stderr: Capture,
     status: Option<u32>,
     signal: Option<String>,
     closed: bool,
@@ -72,26 +67,22 @@ pub(crate) async fn run(
     match ended {
         Err(_elapsed) => {
             got.stderr
+                .bytes
                 .extend_from_slice(stopped_note(limit.unwrap_or_default()).as_bytes());
-            Ok(ExecOutput {
-                rc: 124,
-                stdout: got.stdout,
-                stderr: got.stderr,
-                timed_out: true,
-            })
+            Ok(got.output(124, true))
         }
         Ok(Err(failure)) => Err(failure),
         Ok(Ok(())) => {
             let rc = match (got.status, &got.signal) {
                 (Some(status), _) => i32::try_from(status).unwrap_or(-1),
                 (None, Some(signal)) => {
-                    got.stderr.extend_from_slice(
+                    got.stderr.bytes.extend_from_slice(
                         format!("\ntend: the script was killed by signal {signal}\n").as_bytes(),
                     );
                     -1
                 }
                 (None, None) => {
-                    got.stderr.extend_from_slice(
+                    got.stderr.bytes.extend_from_slice(
                         b"\ntend: the server closed the channel without an exit status\n",
                     );
                     -1
@@ -101,14 +92,10 @@ pub(crate) async fn run(
             let timed_out = rc == 124 && limit.is_some_and(|l| started.elapsed() >= l);
             if timed_out {
                 got.stderr
+                    .bytes
                     .extend_from_slice(stopped_note(limit.unwrap_or_default()).as_bytes());
             }
-            Ok(ExecOutput {
-                rc,
-                stdout: got.stdout,
-                stderr: got.stderr,
-                timed_out,
-            })
+            Ok(got.output(rc, timed_out))
         }
     }
 }
@@ -170,13 +157,21 @@ async fn converse(
 }
 
 impl Collected {
+    fn output(self, rc: i32, timed_out: bool) -> ExecOutput {
+        ExecOutput {
+            rc,
+            timed_out,
+            truncated: self.stdout.cut || self.stderr.cut,
+            stdout: self.stdout.bytes,
+            stderr: self.stderr.bytes,
+        }
+    }
+
     /// Takes in one message; `Ok(true)` when the channel is done.
     fn take(&mut self, msg: Option<ChannelMsg>) -> Result<bool, Failure> {
         match msg {
-            Some(ChannelMsg::Data { data }) => keep(&mut self.stdout, self.stderr.len(), &data)?,
-            Some(ChannelMsg::ExtendedData { data, ext: 1 }) => {
-                keep(&mut self.stderr, self.stdout.len(), &data)?
-            }
+            Some(ChannelMsg::Data { data }) => self.stdout.take(&data),
+            Some(ChannelMsg::ExtendedData { data, ext: 1 }) => self.stderr.take(&data),
             Some(ChannelMsg::ExitStatus { exit_status }) => self.status = Some(exit_status),
             Some(ChannelMsg::ExitSignal {
                 signal_name,
@@ -207,12 +202,4 @@ impl Collected {
         }
         Ok(false)
     }
-}
-
-fn keep(buffer: &mut Vec<u8>, other: usize, data: &[u8]) -> Result<(), Failure> {
-    if buffer.len() + other + data.len() > OUTPUT_CAP {
-        return Err(Failure::TooMuchOutput);
-    }
-    buffer.extend_from_slice(data);
-    Ok(())
 }

@@ -239,7 +239,7 @@ IFS= read -r pw; echo \"pw=$pw\" >&2; exec \"$@\"
             rc: 1,
             stdout: vec![],
             stderr: b"sudo: a password is required\n".to_vec(),
-            timed_out: false,
+            ..ExecOutput::default()
         };
         explain_sudo(&mut out, &c, "deploy", "web1");
         let text = String::from_utf8(out.stderr).unwrap();
@@ -251,7 +251,7 @@ IFS= read -r pw; echo \"pw=$pw\" >&2; exec \"$@\"
             rc: 1,
             stdout: vec![],
             stderr: b"grep: a password is required\n".to_vec(),
-            timed_out: false,
+            ..ExecOutput::default()
         };
         explain_sudo(&mut untouched, &c, "deploy", "web1");
         assert_eq!(untouched.stderr, b"grep: a password is required\n");

@@ -31,7 +31,7 @@ use tokio::runtime::Runtime;
 use tokio::sync::{Mutex, Semaphore};
 
 use super::{Become, Counters, ExecOutput, Transport, TransportError};
-use channel::{Failure, OUTPUT_CAP};
+use channel::Failure;
 use command::Command;
 use session::Connection;
 
@@ -143,11 +143,6 @@ impl Ssh {
                 )
             }
             Failure::Lost => "the connection was lost while a script ran".into(),
-            Failure::TooMuchOutput => format!(
-                "a script printed more than {} MiB, so it was stopped; \
-                 write large output to a file on the host instead",
-                OUTPUT_CAP >> 20
-            ),
         })
     }
 
