@@ -8,6 +8,7 @@ pub mod cli;
 pub mod drift;
 pub mod engine;
 pub mod error;
+pub mod fuzz_entry;
 pub mod graph;
 pub mod inventory;
 pub mod plan;

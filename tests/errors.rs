@@ -299,7 +299,7 @@ fn deep_nesting_is_refused_at_its_place() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
         run.stderr.starts_with(
-            "error: TMP/parens.yml:5:9: msg: template error: syntax error: template exceeds maximum recursion limits\n"
+            "error: TMP/parens.yml:5:9: msg: template error: syntax error: more than 1000 operators in one expression or tag; nesting this deep is refused\n"
         ),
         "{}",
         run.stderr

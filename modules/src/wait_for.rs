@@ -310,7 +310,9 @@ fn read(stdout: &[u8]) -> Result<Seen, String> {
             }
             "client" if a == "none" => seen.outcome = "none".into(),
             "data" => seen.data = Some(decode(a)?),
-            "stat" => seen.stat = Some(line["stat ".len()..].to_string()),
+            // The rest of the line; a bare `stat` (no field) is empty, not
+            // a slice past the line's end.
+            "stat" => seen.stat = Some(line.split_once(' ').map_or("", |(_, r)| r).to_string()),
             _ => return Err(format!("unexpected line {line:?}")),
         }
     }

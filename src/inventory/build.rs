@@ -2,6 +2,8 @@
 //! the final `reconcile` that applies Ansible's rules about `all` and
 //! `ungrouped` once every source has been read.
 
+use std::collections::HashSet;
+
 use super::{Group, Host, Inventory, Map, Value};
 use crate::error::Error;
 use crate::yaml::Loc;
@@ -56,8 +58,8 @@ impl Inventory {
         }
         self.add_group(group);
         let g = self.groups.get_mut(group).expect("group was just added");
-        if !g.hosts.iter().any(|h| h == name) {
-            g.hosts.push(name.to_string());
+        if !g.hosts.contains(name) {
+            g.hosts.insert(name.to_string());
         }
         let h = self.hosts.get_mut(name).expect("host was just added");
         if !h.groups.iter().any(|g| g == group) {
@@ -150,15 +152,32 @@ impl Inventory {
         }
     }
 
-    /// A path of child links from `from` down to `to`, both included.
+    /// A path of child links from `from` down to `to`, both included: the
+    /// first in depth-first order. Iterative, and each group is entered
+    /// once, so that a long chain of groups cannot exhaust the stack nor a
+    /// lattice of them (each group a child of the two above it) take
+    /// exponential time.
     fn path_down(&self, from: &str, to: &str) -> Option<Vec<String>> {
-        if from == to {
-            return Some(vec![to.to_string()]);
-        }
-        for child in &self.groups.get(from)?.children {
-            if let Some(mut rest) = self.path_down(child, to) {
-                rest.insert(0, from.to_string());
-                return Some(rest);
+        let mut entered: HashSet<&str> = HashSet::from([from]);
+        // Each group on the path so far, with the index of its next child.
+        let mut stack: Vec<(&str, usize)> = vec![(from, 0)];
+        while let Some(&(group, next)) = stack.last() {
+            if group == to {
+                return Some(stack.iter().map(|(g, _)| g.to_string()).collect());
+            }
+            let children = self.groups.get(group).map_or(&[][..], |g| &g.children[..]);
+            match children.get(next) {
+                Some(child) => {
+                    if let Some(top) = stack.last_mut() {
+                        top.1 += 1;
+                    }
+                    if entered.insert(child.as_str()) {
+                        stack.push((child.as_str(), 0));
+                    }
+                }
+                None => {
+                    stack.pop();
+                }
             }
         }
         None
@@ -179,6 +198,9 @@ impl Inventory {
         }
 
         let names: Vec<String> = self.hosts.keys().cloned().collect();
+        // Removed from `ungrouped` in one pass at the end: one removal per
+        // host would be quadratic in an inventory of many hosts.
+        let mut grouped_now = HashSet::new();
         for name in names {
             let grouped = self.hosts[&name]
                 .groups
@@ -187,11 +209,14 @@ impl Inventory {
             let in_ungrouped = self.hosts[&name].groups.iter().any(|g| g == "ungrouped");
             if grouped && in_ungrouped {
                 self.hosts[&name].groups.retain(|g| g != "ungrouped");
-                self.groups["ungrouped"].hosts.retain(|h| h != &name);
+                grouped_now.insert(name);
             } else if !grouped && !in_ungrouped {
                 self.add_host(&name, "ungrouped");
             }
         }
+        self.groups["ungrouped"]
+            .hosts
+            .retain(|h| !grouped_now.contains(h));
 
         let mut depths: Vec<Option<usize>> = vec![None; self.groups.len()];
         for i in 0..self.groups.len() {
@@ -204,19 +229,39 @@ impl Inventory {
 
     /// Longest path from `all`, memoised. The graph has no cycles: every
     /// edge went through `add_child` or links a parentless group to `all`.
-    fn depth_of(&self, index: usize, memo: &mut Vec<Option<usize>>) -> usize {
-        if let Some(d) = memo[index] {
-            return d;
+    /// Iterative, so that a long chain of groups cannot exhaust the stack.
+    fn depth_of(&self, index: usize, memo: &mut [Option<usize>]) {
+        let parents = |i: usize| -> Vec<usize> {
+            self.groups
+                .get_index(i)
+                .map(|(_, g)| {
+                    g.parents
+                        .iter()
+                        .filter_map(|p| self.groups.get_index_of(p))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut stack = vec![index];
+        while let Some(&i) = stack.last() {
+            if memo[i].is_some() {
+                stack.pop();
+                continue;
+            }
+            let of = parents(i);
+            let pending: Vec<usize> = of.iter().copied().filter(|&p| memo[p].is_none()).collect();
+            if pending.is_empty() {
+                memo[i] = Some(
+                    of.iter()
+                        .filter_map(|&p| memo[p])
+                        .map(|d| d + 1)
+                        .max()
+                        .unwrap_or(0),
+                );
+                stack.pop();
+            } else {
+                stack.extend(pending);
+            }
         }
-        let (_, group) = self.groups.get_index(index).expect("index in range");
-        let d = group
-            .parents
-            .iter()
-            .filter_map(|p| self.groups.get_index_of(p))
-            .map(|p| self.depth_of(p, memo) + 1)
-            .max()
-            .unwrap_or(0);
-        memo[index] = Some(d);
-        d
     }
 }

@@ -27,9 +27,10 @@ mod yaml;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use indexmap::IndexMap;
+use indexmap::{IndexMap, IndexSet};
 
 use crate::error::Error;
 use vars_dirs::VarsDir;
@@ -56,8 +57,9 @@ struct Group {
     /// `ansible_group_priority`: among groups of the same depth, a higher
     /// priority is merged later and so wins.
     priority: i64,
-    /// Hosts put in this group directly, in the order they were added.
-    hosts: Vec<String>,
+    /// Hosts put in this group directly, in the order they were added; a
+    /// set, so that adding each of many hosts stays cheap.
+    hosts: IndexSet<String>,
     children: Vec<String>,
     parents: Vec<String>,
     /// Longest path from `all`; deeper (more specific) groups win.
@@ -69,12 +71,19 @@ impl Group {
         Group {
             vars: Map::new(),
             priority: 1,
-            hosts: Vec::new(),
+            hosts: IndexSet::new(),
             children: Vec::new(),
             parents: Vec::new(),
             depth: 0,
         }
     }
+}
+
+/// The two inventory file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Ini,
+    Yaml,
 }
 
 /// Hosts and groups read from one or more inventory sources.
@@ -110,6 +119,17 @@ impl Inventory {
         }
         inv.reconcile();
         inv.load_vars_dirs(sources)?;
+        Ok(inv)
+    }
+
+    /// Reads one inventory file's bytes as `format`, as if read from
+    /// `path`, with no `group_vars/` or `host_vars/`. The fuzz targets feed
+    /// bytes here, so that they reach each parser as `load` does once the
+    /// file is read.
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>, format: Format) -> Result<Inventory, Error> {
+        let mut inv = Inventory::empty();
+        inv.load_bytes(path, bytes, Some(format))?;
+        inv.reconcile();
         Ok(inv)
     }
 
@@ -189,9 +209,12 @@ impl Inventory {
             return Vec::new();
         };
         let mut out: Vec<String> = Vec::new();
+        // A set beside the list: a host below a long chain of groups would
+        // otherwise cost a scan of the list per group.
+        let mut seen: HashSet<&str> = HashSet::new();
         let mut stack: Vec<&str> = h.groups.iter().map(String::as_str).collect();
         while let Some(g) = stack.pop() {
-            if out.iter().any(|o| o == g) {
+            if !seen.insert(g) {
                 continue;
             }
             out.push(g.to_string());
@@ -205,11 +228,14 @@ impl Inventory {
     /// A group and every group below it, breadth first, each once.
     fn descendants(&self, group: &str) -> Vec<String> {
         let mut out = vec![group.to_string()];
+        // A set beside the list: a long chain of groups would otherwise
+        // cost a scan of the list per group.
+        let mut seen: HashSet<&str> = HashSet::from([group]);
         let mut i = 0;
         while i < out.len() {
             if let Some(g) = self.groups.get(out[i].as_str()) {
                 for child in &g.children {
-                    if !out.contains(child) {
+                    if seen.insert(child.as_str()) {
                         out.push(child.clone());
                     }
                 }

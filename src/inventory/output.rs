@@ -6,6 +6,11 @@
 use super::{Inventory, Map, Value};
 use crate::error::Error;
 
+/// More `--graph` output than this is cut short: the graph repeats a group
+/// under each of its parents, so a lattice of groups (each a child of the
+/// two above it) has exponentially many lines.
+const MAX_GRAPH_BYTES: usize = 64 << 20;
+
 /// Host variables Ansible sets itself and `ansible-inventory` leaves out.
 const INTERNAL_VARS: [&str; 2] = ["inventory_file", "inventory_dir"];
 
@@ -29,7 +34,8 @@ impl Inventory {
         for (name, group) in &self.groups {
             let mut entry = Map::new();
             if name != "all" && !group.hosts.is_empty() {
-                entry.insert("hosts".into(), Value::from(group.hosts.clone()));
+                let hosts: Vec<&str> = group.hosts.iter().map(String::as_str).collect();
+                entry.insert("hosts".into(), Value::from(hosts));
             }
             if !group.children.is_empty() {
                 entry.insert("children".into(), Value::from(group.children.clone()));
@@ -78,25 +84,53 @@ impl Inventory {
 
     /// `ansible-inventory --graph`: `@group:` lines with children and then
     /// direct hosts indented below, in definition order, ending in a newline.
+    /// Past `MAX_GRAPH_BYTES` the graph is cut short with a note.
     pub fn to_graph(&self) -> String {
+        enum Entry<'a> {
+            Group(&'a str),
+            Host(&'a str),
+        }
         let mut out = String::new();
-        self.graph_group("all", 0, &mut out);
-        out
-    }
-
-    fn graph_group(&self, name: &str, depth: usize, out: &mut String) {
-        line(out, &format!("@{name}:"), depth);
-        let Some(group) = self.groups.get(name) else {
-            return;
-        };
-        for child in &group.children {
-            self.graph_group(child, depth + 1, out);
-        }
-        if name != "all" {
-            for host in &group.hosts {
-                line(out, host, depth + 1);
+        // Iterative, so that a long chain of groups cannot exhaust the stack.
+        let mut stack = vec![(Entry::Group("all"), 0)];
+        while let Some((entry, depth)) = stack.pop() {
+            if out.len() > MAX_GRAPH_BYTES {
+                out.push_str(&format!(
+                    "... (cut short: the graph is longer than {} MiB)\n",
+                    MAX_GRAPH_BYTES >> 20
+                ));
+                break;
             }
+            let name = match entry {
+                Entry::Host(host) => {
+                    line(&mut out, host, depth);
+                    continue;
+                }
+                Entry::Group(name) => name,
+            };
+            line(&mut out, &format!("@{name}:"), depth);
+            let Some(group) = self.groups.get(name) else {
+                continue;
+            };
+            // Pushed in reverse: children come out first, in order, then hosts.
+            if name != "all" {
+                stack.extend(
+                    group
+                        .hosts
+                        .iter()
+                        .rev()
+                        .map(|h| (Entry::Host(h), depth + 1)),
+                );
+            }
+            stack.extend(
+                group
+                    .children
+                    .iter()
+                    .rev()
+                    .map(|c| (Entry::Group(c), depth + 1)),
+            );
         }
+        out
     }
 
     /// Ansible's `groups` magic variable: every group (with `all` and

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use super::range::split_port;
-use super::{Inventory, ini, yaml};
+use super::{Format, Inventory, ini, yaml};
 use crate::error::Error;
 
 /// Endings Ansible's `INVENTORY_IGNORE_EXTS` skips in inventory
@@ -80,6 +80,17 @@ impl Inventory {
 
     fn load_file(&mut self, path: &Path) -> Result<(), Error> {
         let bytes = crate::yaml::read_bounded(path)?;
+        self.load_bytes(path, bytes, None)
+    }
+
+    /// Reads an inventory file's bytes, as YAML or INI by `format` or else
+    /// by the file's extension and first line.
+    pub(super) fn load_bytes(
+        &mut self,
+        path: &Path,
+        bytes: Vec<u8>,
+        format: Option<Format>,
+    ) -> Result<(), Error> {
         let text = String::from_utf8(bytes).map_err(|e| {
             Error::plain(format!(
                 "{}: the inventory is not UTF-8 text (invalid byte at offset {})",
@@ -103,10 +114,16 @@ impl Inventory {
         self.current_source =
             Some(std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()));
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-        let result = if matches!(ext, "yml" | "yaml" | "json") || looks_like_yaml(&text) {
-            yaml::parse(self, path, text)
-        } else {
-            ini::parse(self, path, text)
+        let format = format.unwrap_or_else(|| {
+            if matches!(ext, "yml" | "yaml" | "json") || looks_like_yaml(&text) {
+                Format::Yaml
+            } else {
+                Format::Ini
+            }
+        });
+        let result = match format {
+            Format::Yaml => yaml::parse(self, path, text),
+            Format::Ini => ini::parse(self, path, text),
         };
         self.current_source = None;
         result

@@ -12,7 +12,7 @@ use super::role_task::TaskRoles;
 use super::serial::SerialSpec;
 use super::task::{ListCtx, parse_items};
 use crate::error::Error;
-use crate::yaml::{Node, NodeValue, load_file};
+use crate::yaml::{Node, NodeValue, load_bytes, load_file};
 
 const PLAY_ONLY: &[&str] = &[
     "hosts",
@@ -36,6 +36,20 @@ const PLAY_ONLY: &[&str] = &[
 
 /// Loads a playbook and everything it imports (roles, task files).
 pub fn load_playbook(path: &Path) -> Result<Playbook, Error> {
+    let root = load_file(path)?;
+    playbook_from(path, root)
+}
+
+/// Loads a playbook from the bytes of its file, as if read from `path`:
+/// what it imports (roles, task files, other playbooks) is still read from
+/// beside `path`. The fuzz targets feed bytes here, so that they reach
+/// exactly what `load_playbook` does once the file is read.
+pub fn load_playbook_bytes(path: &Path, bytes: Vec<u8>) -> Result<Playbook, Error> {
+    let root = load_bytes(path, bytes)?;
+    playbook_from(path, root)
+}
+
+fn playbook_from(path: &Path, root: Node) -> Result<Playbook, Error> {
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let dir = if dir.as_os_str().is_empty() {
         PathBuf::from(".")
@@ -43,7 +57,7 @@ pub fn load_playbook(path: &Path) -> Result<Playbook, Error> {
         dir
     };
     let mut plays = Vec::new();
-    load_plays(path, &dir, &mut plays, &[])?;
+    plays_of(root, path, &dir, &mut plays, &[])?;
     Ok(Playbook {
         path: path.to_path_buf(),
         dir,
@@ -83,7 +97,17 @@ fn load_plays(
     plays: &mut Vec<Play>,
     importers: &[PathBuf],
 ) -> Result<(), Error> {
-    let root = load_file(path)?;
+    plays_of(load_file(path)?, path, dir, plays, importers)
+}
+
+/// The plays of a playbook file's tree `root`, read from `path`.
+fn plays_of(
+    root: Node,
+    path: &Path,
+    dir: &Path,
+    plays: &mut Vec<Play>,
+    importers: &[PathBuf],
+) -> Result<(), Error> {
     if root.is_null() {
         return Err(Error::at(
             &root.loc,

@@ -12,7 +12,7 @@ mod splitter;
 mod task;
 
 pub use keywords::Keywords;
-pub use load::{load_playbook, load_task_file};
+pub use load::{load_playbook, load_playbook_bytes, load_task_file};
 pub use model::{Block, Item, Play, Playbook, RoleScope, Task, TaskAction};
 pub use serial::{Serial, SerialSpec, rendered_sizes};
 pub use task::{resolve_task_file, split_args};

@@ -15,20 +15,50 @@ use minijinja::{Environment, Error, State};
 use super::context::SEARCH_PATHS_VAR;
 use super::convert::as_text;
 
-pub(crate) fn register(env: &mut Environment<'static>) {
-    env.add_function("lookup", lookup);
+/// What lookups may reach besides the template's own values.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// Files, globs and commands on the controller, as in Ansible.
+    Controller,
+    /// Nothing outside the template: `file`, `template`, `pipe`, `lines`,
+    /// `fileglob` and `first_found` fail. For templates nobody wrote, such
+    /// as a fuzzer's, where `pipe` would run random commands.
+    Sandboxed,
+}
+
+/// The plugins that read the controller's files or run its commands.
+const CONTROLLER_PLUGINS: &[&str] = &[
+    "file",
+    "template",
+    "pipe",
+    "lines",
+    "fileglob",
+    "first_found",
+];
+
+pub(crate) fn register(env: &mut Environment<'static>, reach: Reach) {
+    env.add_function(
+        "lookup",
+        move |state: &State, name: String, terms: Rest<MjValue>, kwargs: Kwargs| {
+            lookup(state, &name, terms, &kwargs, reach)
+        },
+    );
+    let query = move |state: &State, name: String, terms: Rest<MjValue>, kwargs: Kwargs| {
+        query(state, &name, terms, &kwargs, reach)
+    };
     env.add_function("query", query);
     env.add_function("q", query);
 }
 
 fn lookup(
     state: &State,
-    name: String,
+    name: &str,
     terms: Rest<MjValue>,
-    kwargs: Kwargs,
+    kwargs: &Kwargs,
+    reach: Reach,
 ) -> Result<MjValue, Error> {
     let wantlist = kwargs.get::<Option<bool>>("wantlist")?.unwrap_or(false);
-    let results = run_checked(state, &name, terms.0, &kwargs)?;
+    let results = run_checked(state, name, terms.0, kwargs, reach)?;
     if wantlist {
         return Ok(MjValue::from(results));
     }
@@ -44,12 +74,15 @@ fn lookup(
 
 fn query(
     state: &State,
-    name: String,
+    name: &str,
     terms: Rest<MjValue>,
-    kwargs: Kwargs,
+    kwargs: &Kwargs,
+    reach: Reach,
 ) -> Result<MjValue, Error> {
     let _ = kwargs.get::<Option<bool>>("wantlist")?;
-    Ok(MjValue::from(run_checked(state, &name, terms.0, &kwargs)?))
+    Ok(MjValue::from(run_checked(
+        state, name, terms.0, kwargs, reach,
+    )?))
 }
 
 /// Runs a plugin, honouring `errors='ignore'|'warn'|'strict'`.
@@ -58,10 +91,15 @@ fn run_checked(
     name: &str,
     terms: Vec<MjValue>,
     kwargs: &Kwargs,
+    reach: Reach,
 ) -> Result<Vec<MjValue>, Error> {
     let errors = kwargs
         .get::<Option<String>>("errors")?
         .unwrap_or_else(|| "strict".into());
+    let plugin = name.strip_prefix("ansible.builtin.").unwrap_or(name);
+    if reach == Reach::Sandboxed && CONTROLLER_PLUGINS.contains(&plugin) {
+        return Err(err(plugin, "not available in a sandboxed templar"));
+    }
     match run(state, name, terms, kwargs) {
         Err(_) if errors == "ignore" || errors == "warn" => Ok(Vec::new()),
         Err(e) => Err(e),
@@ -137,6 +175,7 @@ fn run(
             for term in texts(plugin, terms)? {
                 let text = read(state, plugin, "templates", &term)?;
                 let ctx = state.lookup("vars").unwrap_or_default();
+                super::nesting::check_template(&text, &super::render::DEFAULT_TAGS)?;
                 out.push(MjValue::from(
                     state.env().render_named_str(&term, &text, ctx)?,
                 ));

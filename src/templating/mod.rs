@@ -29,6 +29,7 @@ mod filters_url;
 mod header;
 mod lazy;
 mod lookups;
+mod nesting;
 mod omit;
 mod percent;
 mod pyjson;
@@ -114,6 +115,18 @@ impl Templar {
 
     /// Like `new`, with the template module's `trim_blocks`/`lstrip_blocks`.
     pub fn with_whitespace(trim_blocks: bool, lstrip_blocks: bool) -> Templar {
+        Templar::build(trim_blocks, lstrip_blocks, lookups::Reach::Controller)
+    }
+
+    /// Like `new`, but lookups cannot read the controller's files or run
+    /// its commands (`pipe`, `file`... fail). For rendering templates that
+    /// nobody wrote, as the fuzz targets do: a random `lookup('pipe', ...)`
+    /// must not run.
+    pub fn sandboxed() -> Templar {
+        Templar::build(true, false, lookups::Reach::Sandboxed)
+    }
+
+    fn build(trim_blocks: bool, lstrip_blocks: bool, reach: lookups::Reach) -> Templar {
         let options = TemplateOptions::new(trim_blocks, lstrip_blocks);
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Chainable);
@@ -128,7 +141,7 @@ impl Templar {
         env.add_global("omit", omit::omit());
         filters::register(&mut env);
         tests::register(&mut env);
-        lookups::register(&mut env);
+        lookups::register(&mut env, reach);
         Templar {
             env: Arc::new(env),
             options: Arc::new(options),
@@ -203,9 +216,12 @@ impl Templar {
         if !render::is_template(text) {
             return Ok(());
         }
-        self.env
-            .template_from_named_str("<string>", text)
-            .map(|_| ())
+        nesting::check_template(text, &render::DEFAULT_TAGS)
+            .and_then(|()| {
+                self.env
+                    .template_from_named_str("<string>", text)
+                    .map(|_| ())
+            })
             .map_err(|e| TemplateError::from_minijinja(&e, text.contains('\n')))
     }
 
@@ -217,9 +233,12 @@ impl Templar {
         if expr.trim().is_empty() {
             return Err(TemplateError::new("empty expression"));
         }
-        self.env
-            .compile_expression_owned(expr.to_string())
-            .map(|_| ())
+        nesting::check_expression(expr)
+            .and_then(|()| {
+                self.env
+                    .compile_expression_owned(expr.to_string())
+                    .map(|_| ())
+            })
             .map_err(|e| TemplateError::from_minijinja(&e, expr.contains('\n')))
     }
 
@@ -238,16 +257,15 @@ impl Templar {
         // default options, as in Ansible, hence `self`'s context.
         let ctx = self.ctx(vars);
         let rendered =
-            render::render_file(&env, &ctx.value(), name, body, options.default_delimiters())
-                .map_err(|e| {
-                    let mut err = TemplateError::from_minijinja(&e, true);
-                    ctx.explain(&mut err, e.kind() == minijinja::ErrorKind::UndefinedError);
-                    // Lines count from the file's first line, header included.
-                    if body.len() != text.len() {
-                        err.line = err.line.map(|l| l + 1);
-                    }
-                    err
-                })?;
+            render::render_file(&env, &ctx.value(), name, body, &options).map_err(|e| {
+                let mut err = TemplateError::from_minijinja(&e, true);
+                ctx.explain(&mut err, e.kind() == minijinja::ErrorKind::UndefinedError);
+                // Lines count from the file's first line, header included.
+                if body.len() != text.len() {
+                    err.line = err.line.map(|l| l + 1);
+                }
+                err
+            })?;
         Ok(match options.newline_sequence.as_str() {
             "\n" => rendered,
             sequence => rendered.replace('\n', sequence),

@@ -5,11 +5,18 @@
 //! (rewrite.rs), its trailing newlines.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use minijinja::value::Value as MjValue;
 use minijinja::{Environment, Error};
 
+use super::header::TemplateOptions;
+use super::nesting;
 use super::rewrite::{rewrite_expression, rewrite_template};
+
+/// The tags of playbook strings and of templates without a `#jinja2:` line.
+pub(crate) static DEFAULT_TAGS: LazyLock<TemplateOptions> =
+    LazyLock::new(|| TemplateOptions::new(true, false));
 
 /// The filter appended to evaluated expressions: it fails on undefined values
 /// (also inside lists and maps) from within the VM, where minijinja can still
@@ -41,6 +48,7 @@ pub(crate) fn eval(
     ctx: &MjValue,
     expr: &str,
 ) -> Result<MjValue, Error> {
+    nesting::check_expression(expr)?;
     // Conditions keep Jinja's escapes, as in Ansible.
     let expr = rewrite_expression(expr, false);
     match env.compile_expression_owned(strict(&expr)) {
@@ -65,21 +73,23 @@ pub(crate) fn render(
     name: &str,
     text: &str,
 ) -> Result<String, Error> {
+    nesting::check_template(text, &DEFAULT_TAGS)?;
     let rendered = env.render_named_str(name, &rewrite_template(text, true), ctx.clone())?;
     Ok(restore_trailing_newlines(text, rendered))
 }
 
-/// Renders a template file's text to a string, with Jinja's own escapes.
-/// `rewrite` says whether the text uses the default delimiters, which the
-/// `%` formatting rewrite looks for.
+/// Renders a template file's text, written with `options`' delimiters, to
+/// a string, with Jinja's own escapes.
 pub(crate) fn render_file(
     env: &Environment<'static>,
     ctx: &MjValue,
     name: &str,
     text: &str,
-    rewrite: bool,
+    options: &TemplateOptions,
 ) -> Result<String, Error> {
-    let source = if rewrite {
+    nesting::check_template(text, options)?;
+    // The `%` formatting rewrite looks for the default delimiters.
+    let source = if options.default_delimiters() {
         rewrite_template(text, false)
     } else {
         Cow::Borrowed(text)
@@ -116,6 +126,7 @@ pub(crate) fn template_string(
         return Ok(MjValue::from(s));
     }
     if let Some(expr) = lone_expression(s) {
+        nesting::check_expression(expr)?;
         if let Ok(compiled) = env.compile_expression_owned(strict(&rewrite_expression(expr, true)))
         {
             let value = compiled.eval(ctx.clone())?;

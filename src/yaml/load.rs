@@ -1,6 +1,7 @@
 //! Builds the positioned YAML tree from saphyr-parser's events.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -23,6 +24,11 @@ pub const MAX_FILE_BYTES: u64 = 64 << 20;
 /// Reads and parses a YAML file. An empty file is `Null`.
 pub fn load_file(path: &Path) -> Result<Node, Error> {
     let bytes = read_bounded(path)?;
+    load_bytes(path, bytes)
+}
+
+/// Parses the bytes of a YAML file read from `path`: they must be UTF-8.
+pub fn load_bytes(path: &Path, bytes: Vec<u8>) -> Result<Node, Error> {
     let text = String::from_utf8(bytes).map_err(|e| Error::Plain {
         message: format!(
             "{}: the file is not UTF-8 text (invalid byte at offset {})",
@@ -237,7 +243,11 @@ impl Builder {
                 )
             }
             Event::MappingStart(anchor, _) => {
-                let mut entries: Vec<(Node, Node)> = Vec::new();
+                // A replaced entry leaves `None` behind, and `index` finds
+                // each key's entry: a mapping of many keys loads in linear
+                // time, not quadratic.
+                let mut entries: Vec<Option<(Node, Node)>> = Vec::new();
+                let mut index: HashMap<String, usize> = HashMap::new();
                 let mut merged: Vec<(Node, Node)> = Vec::new();
                 loop {
                     let (event, span) = next(parser, &self.source)?;
@@ -252,24 +262,26 @@ impl Builder {
                         continue;
                     }
                     let text = key.key_text();
-                    if let Some(i) = entries.iter().position(|(k, _)| k.key_text() == text) {
-                        eprintln!(
-                            "[WARNING]: {}: duplicate key '{text}' (first at line {}); the last one wins, as in Ansible",
-                            key.loc, entries[i].0.loc.line
-                        );
-                        entries.remove(i);
+                    if let Some(&i) = index.get(&text) {
+                        if let Some((first, _)) = entries[i].take() {
+                            eprintln!(
+                                "[WARNING]: {}: duplicate key '{text}' (first at line {}); the last one wins, as in Ansible",
+                                key.loc, first.loc.line
+                            );
+                        }
                     }
-                    entries.push((key, value));
+                    index.insert(text, entries.len());
+                    entries.push(Some((key, value)));
                 }
                 for (k, v) in merged {
-                    let text = k.key_text();
-                    if !entries.iter().any(|(e, _)| e.key_text() == text) {
-                        entries.push((k, v));
+                    if let Entry::Vacant(slot) = index.entry(k.key_text()) {
+                        slot.insert(entries.len());
+                        entries.push(Some((k, v)));
                     }
                 }
                 (
                     Node {
-                        value: NodeValue::Map(entries),
+                        value: NodeValue::Map(entries.into_iter().flatten().collect()),
                         loc,
                     },
                     anchor,

@@ -9,5 +9,5 @@ mod load;
 mod node;
 mod scalar;
 
-pub use load::{MAX_FILE_BYTES, load_file, load_str, read_bounded};
+pub use load::{MAX_FILE_BYTES, load_bytes, load_file, load_str, read_bounded};
 pub use node::{Loc, Node, NodeValue, Source};

@@ -1,0 +1,6 @@
+//! A YAML inventory file's bytes: see `tend::fuzz_entry::inventory_yaml`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| tend::fuzz_entry::inventory_yaml(data));
