@@ -363,6 +363,19 @@ mod tests {
     }
 
     #[test]
+    fn a_duplicate_key_keeps_the_last_value_in_the_last_place() {
+        let n = load("a: 1\nb: 2\na: 3\n<<: {a: 4, c: 5}\n").unwrap();
+        let keys: Vec<String> = n
+            .as_map()
+            .unwrap()
+            .iter()
+            .map(|(k, _)| k.key_text())
+            .collect();
+        assert_eq!(keys, ["b", "a", "c"]);
+        assert_eq!(n.to_value(), json!({"b": 2, "a": 3, "c": 5}));
+    }
+
+    #[test]
     fn billion_laughs_is_refused() {
         let mut text = String::from("a: &a [x,x,x,x,x,x,x,x,x,x]\n");
         let mut prev = 'a';
