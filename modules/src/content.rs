@@ -432,8 +432,8 @@ impl ContentTask {
             None => Step::script(format!("mkdir -p -- {dir}\n")),
             // Every directory created gets the mode, as Ansible does, not only the last.
             Some(m) => Step::script(format!(
-                "set -e\nmk() {{ if [ ! -d \"$1\" ]; then mk \"$(dirname -- \"$1\")\"; mkdir -- \"$1\"; chmod {} \"$1\"; fi; }}\nmk {dir}\n",
-                quote(m)
+                "set -e\n{}mk {dir}\n",
+                crate::copy::script::mkdir_function(Some(m), None)
             )),
         }
     }

@@ -4,7 +4,7 @@
 //! in `content.rs`; this file parses copy's parameters. A `src` directory
 //! is copied as a whole tree by `copy/tree.rs`.
 
-mod script;
+pub(crate) mod script;
 mod source;
 mod tree;
 

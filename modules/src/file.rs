@@ -448,8 +448,11 @@ impl FileTask {
                 let after = self.attrs(&mut ch, "\"$d\"", &made)?;
                 ch.before = "state: absent\n".into();
                 let dirs: Vec<String> = prefixes(&path).iter().map(|d| quote(d)).collect();
+                // A directory made by another process between the test and
+                // `mkdir` is success; its maker sets its attributes.
                 let mut body = format!(
-                    "for d in {}; do\n  if [ ! -e \"$d\" ]; then\n    mkdir -- \"$d\"\n",
+                    "for d in {}; do\n  if [ ! -e \"$d\" ]; then\n    \
+                     if ! mkdir -- \"$d\" 2>/dev/null; then [ -d \"$d\" ] && continue; mkdir -- \"$d\"; fi\n",
                     dirs.join(" ")
                 );
                 for cmd in &ch.cmds {
@@ -1297,7 +1300,7 @@ mod tests {
         .unwrap();
         assert!(p.changed);
         let s = script(&p);
-        assert!(s.contains("for d in /srv /srv/app /srv/app/data; do\n  if [ ! -e \"$d\" ]; then\n    mkdir -- \"$d\"\n    chown -- app \"$d\"\n    chmod 0750 -- \"$d\"\n"), "{s}");
+        assert!(s.contains("for d in /srv /srv/app /srv/app/data; do\n  if [ ! -e \"$d\" ]; then\n    if ! mkdir -- \"$d\" 2>/dev/null; then [ -d \"$d\" ] && continue; mkdir -- \"$d\"; fi\n    chown -- app \"$d\"\n    chmod 0750 -- \"$d\"\n"), "{s}");
         assert_eq!(p.diff[0].before, "state: absent\n");
         assert_eq!(
             p.diff[0].after,

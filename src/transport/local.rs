@@ -71,16 +71,21 @@ impl Transport for Local {
         };
         let started = Instant::now();
         let mut timed_out = false;
-        let status = loop {
-            if let Some(status) = child.try_wait().map_err(lost)? {
-                break status;
-            }
-            if limit.is_some_and(|l| started.elapsed() >= l) {
-                timed_out = true;
-                stop_group(child.id());
-                break child.wait().map_err(lost)?;
-            }
-            std::thread::sleep(Duration::from_millis(5));
+        // Without a limit, a plain wait: polling would add its interval to
+        // every script.
+        let status = match limit {
+            None => child.wait().map_err(lost)?,
+            Some(limit) => loop {
+                if let Some(status) = child.try_wait().map_err(lost)? {
+                    break status;
+                }
+                if started.elapsed() >= limit {
+                    timed_out = true;
+                    stop_group(child.id());
+                    break child.wait().map_err(lost)?;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            },
         };
         if let Some(w) = writer {
             let _ = w.join();

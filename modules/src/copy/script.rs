@@ -65,8 +65,13 @@ pub(crate) fn mkdir_function(mode: Option<&str>, chown: Option<&str>) -> String 
     if let Some(c) = chown {
         made.push_str(&format!(" chown {} -- \"$1\";", quote(c)));
     }
+    // Another process (a second task, or a second host sharing the
+    // filesystem) may make the directory between the test and `mkdir`: that
+    // is success, and its maker sets its attributes. Any other failure is
+    // reported by the second `mkdir`.
     format!(
-        "mk() {{ if [ ! -d \"$1\" ]; then mk \"$(dirname -- \"$1\")\"; mkdir -- \"$1\";{made} fi; }}\n"
+        "mk() {{ if [ ! -d \"$1\" ]; then mk \"$(dirname -- \"$1\")\"; \
+         if mkdir -- \"$1\" 2>/dev/null; then :;{made} elif [ ! -d \"$1\" ]; then mkdir -- \"$1\"; fi; fi; }}\n"
     )
 }
 
