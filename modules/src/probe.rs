@@ -80,7 +80,7 @@ pub fn file_script(
     // A failed stat prints its own message on an `error` line: the probe
     // never exits, so it can run inline (see [`INLINE`]).
     let mut s = format!(
-        "p={p}\nif {test}; then\n  if s=$({stat} -c 'stat %f %u %g %s %Y %U %G' -- \"$p\" 2>&1); then echo \"$s\"; else echo \"error $s\"; fi\n"
+        "p={p}\nif {test}; then\n  if s=$({stat} -c '{STAT_FORMAT}' -- \"$p\" 2>&1); then echo \"$s\"; else echo \"error $s\"; fi\n"
     );
     if !follow {
         s.push_str("  if [ -L \"$p\" ]; then printf 'link %s\\n' \"$(readlink -n -- \"$p\" | base64 -w0)\"; fi\n");
@@ -105,7 +105,118 @@ pub fn file_script(
         ));
     }
     s.push_str("  fi\nelse\n  echo absent\nfi\n");
-    s
+    let query = FileQuery {
+        path: path.to_string(),
+        follow,
+        want_content,
+        unless_sha1: unless_sha1.map(str::to_string),
+    };
+    match query.batchable() {
+        true => format!("{}{s}{QUERY_END}", query.marker()),
+        false => s,
+    }
+}
+
+/// What the probe's `stat` prints: the parser's `stat` line.
+pub const STAT_FORMAT: &str = "stat %f %u %g %s %Y %U %G";
+
+/// The first line of a file query in a probe script, and its last line. A
+/// batch of probes (the engine's prefetch) may replace the lines between
+/// them with one `stat` and one `sha1sum` for every path of the batch, and
+/// answer each query with [`FileQuery::answer`]: a converged host then runs
+/// a few processes instead of two per file.
+pub const QUERY_START: &str = "# tend: file ";
+pub const QUERY_END: &str = "# tend: file end\n";
+
+/// What [`file_script`] was asked about one path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileQuery {
+    pub path: String,
+    pub follow: bool,
+    pub want_content: bool,
+    pub unless_sha1: Option<String>,
+}
+
+impl FileQuery {
+    /// Whether a batch can answer it: not when it always wants the content,
+    /// nor for a path the host's shell would read differently from the
+    /// controller (`~`).
+    fn batchable(&self) -> bool {
+        (!self.want_content || self.unless_sha1.is_some())
+            && !self.path.is_empty()
+            && !self.path.starts_with('~')
+    }
+
+    /// The query as the comment line that starts its script: the path in
+    /// hex, so that nothing in it can break the line.
+    fn marker(&self) -> String {
+        let hex: String = self.path.bytes().map(|b| format!("{b:02x}")).collect();
+        format!(
+            "{QUERY_START}{hex} {} {} {}\n",
+            if self.follow { "follow" } else { "nofollow" },
+            if self.want_content { "content" } else { "-" },
+            self.unless_sha1.as_deref().unwrap_or("-")
+        )
+    }
+
+    /// Reads a line [`FileQuery::marker`] wrote (without its newline).
+    pub fn parse_marker(line: &str) -> Option<FileQuery> {
+        let rest = line.strip_prefix(QUERY_START)?;
+        let [hex, follow, content, unless] = rest.split(' ').collect::<Vec<_>>()[..] else {
+            return None;
+        };
+        if hex.len() % 2 != 0 || !hex.is_ascii() {
+            return None;
+        }
+        let bytes = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
+            .collect::<Option<Vec<u8>>>()?;
+        let unless = match unless {
+            "-" => None,
+            sum if sum.bytes().all(|b| b.is_ascii_hexdigit()) => Some(sum.to_string()),
+            _ => return None,
+        };
+        Some(FileQuery {
+            path: String::from_utf8(bytes).ok()?,
+            follow: match follow {
+                "follow" => true,
+                "nofollow" => false,
+                _ => return None,
+            },
+            want_content: match content {
+                "content" => true,
+                "-" => false,
+                _ => return None,
+            },
+            unless_sha1: unless,
+        })
+    }
+
+    /// What [`file_script`] would have printed, from the path's `stat`
+    /// line (`None`: nothing there) and its SHA-1 (`None`: not a readable
+    /// regular file). `None` when only the script itself can tell: a link
+    /// not followed (its target), or content wanted.
+    pub fn answer(&self, stat: Option<&str>, sha1: Option<&str>) -> Option<String> {
+        let Some(stat) = stat else {
+            return Some("absent\n".into());
+        };
+        let mut state = FileState::default();
+        parse_stat(stat.strip_prefix("stat ")?, &mut state).ok()?;
+        if state.kind == Some(FileKind::Link) {
+            return None;
+        }
+        let mut out = format!("{stat}\n");
+        if state.kind == Some(FileKind::File) {
+            if let Some(sum) = sha1 {
+                if self.want_content && self.unless_sha1.as_deref() != Some(sum) {
+                    return None;
+                }
+                out.push_str(&format!("sha1 {sum}\n"));
+            }
+        }
+        Some(out)
+    }
 }
 
 /// Parses what `file_script` printed.

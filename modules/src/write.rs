@@ -43,13 +43,14 @@ pub fn atomic_copy(path: &str, src: &str, opts: &WriteOptions) -> Step {
 
 fn write_script(path: &str, fill: &str, size: &str, opts: &WriteOptions) -> String {
     let p = quote(path);
+    let d = quote(&parent_dir(path));
     // mktemp makes the file 0600: the content (a secret, perhaps) is for
     // no one else's eyes until it is validated and given its mode. The
     // EXIT trap removes it whatever fails; a signal (the session hung up,
     // the command timed out) exits through it too, which /bin/sh as dash
     // would not do by itself.
     let mut s = format!(
-        "set -e\np={p}\nd=$(dirname -- \"$p\")\nt=$(mktemp \"$d/.tend-XXXXXXXX\")\ntrap 'rm -f -- \"$t\"' EXIT\n{EXIT_ON_SIGNALS}{fill}\n\
+        "set -e\np={p}\nd={d}\nt=$(mktemp \"$d/.tend-XXXXXXXX\")\ntrap 'rm -f -- \"$t\"' EXIT\n{EXIT_ON_SIGNALS}{fill}\n\
          want={size}\ngot=$(stat -c %s -- \"$t\")\nif [ \"$got\" != \"$want\" ]; then echo \"incomplete transfer: $got of $want bytes arrived; $p was left as it was\" >&2; exit 1; fi\n"
     );
     // Validated while still 0600; owner, then mode (chown clears setuid
@@ -88,6 +89,16 @@ fn write_script(path: &str, fill: &str, size: &str, opts: &WriteOptions) -> Stri
     s
 }
 
+/// The directory `dirname` would print for `path`, worked out here rather
+/// than by one more process on the host.
+fn parent_dir(path: &str) -> String {
+    match std::path::Path::new(path).parent() {
+        None => "/".into(),
+        Some(d) if d.as_os_str().is_empty() => ".".into(),
+        Some(d) => d.display().to_string(),
+    }
+}
+
 /// Copies `$p` to a timestamped backup beside it, if it exists, and prints
 /// `backup <path>`. Ansible's name format: `file.12345.2024-01-31@12:00:00~`.
 pub fn backup_snippet() -> String {
@@ -105,6 +116,27 @@ pub fn backup_path(stdout: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_parent_directory_is_what_dirname_prints() {
+        for path in [
+            "/etc/app.conf",
+            "app.conf",
+            "/app",
+            "/a/b/",
+            "a/b",
+            "/",
+            "./x",
+        ] {
+            let out = std::process::Command::new("dirname")
+                .arg("--")
+                .arg(path)
+                .output()
+                .unwrap();
+            let want = String::from_utf8(out.stdout).unwrap();
+            assert_eq!(parent_dir(path), want.trim_end(), "{path}");
+        }
+    }
 
     #[test]
     fn writes_beside_the_destination_and_renames() {

@@ -5,6 +5,7 @@ mod batches;
 mod controller;
 mod facts;
 mod failures;
+mod file_facts;
 mod host;
 mod hostvars;
 mod include;

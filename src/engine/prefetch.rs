@@ -17,6 +17,7 @@ use base64::Engine;
 use tend_modules::probe::INLINE;
 use tend_modules::{Observed, Step, StepOutput};
 
+use super::file_facts::Queries;
 use super::host::HostRun;
 use super::invoke::{Target, Unobserved, step_output};
 use crate::playbook::Task;
@@ -31,10 +32,11 @@ pub struct Prefetch {
     /// Answers used from the current batch.
     hits: usize,
     /// How many probes ahead the next batch fetches: everything at first
-    /// (a converged host then costs one round trip); after changes, about
-    /// twice as many as the last batch turned out to serve, so that a host
-    /// where every task changes something is not sent the whole rest of the
-    /// play again and again.
+    /// (a converged host then costs one round trip); after a change, as many
+    /// as the last batch turned out to serve, so that a host where
+    /// every task changes something is not sent the whole rest of the play
+    /// again and again; everything again once a batch was used up with no
+    /// change (the converged rest of a play after one change).
     window: Option<usize>,
 }
 
@@ -42,7 +44,7 @@ impl Prefetch {
     /// The host is about to change: nothing seen so far can be trusted.
     pub fn invalidate(&mut self) {
         if !self.cache.is_empty() {
-            self.window = Some((self.hits * 2).max(4));
+            self.window = Some(self.hits.max(1));
         }
         self.cache.clear();
         self.hits = 0;
@@ -72,6 +74,9 @@ impl HostRun<'_, '_> {
             self.prefetch.hits += 1;
             return Ok(seen.clone());
         }
+        if !self.prefetch.cache.is_empty() {
+            self.prefetch.window = None;
+        }
         let on_host = Arc::ptr_eq(&target.transport, &self.mem.transport);
         let mut scripts = vec![script.to_string()];
         if on_host {
@@ -85,9 +90,8 @@ impl HostRun<'_, '_> {
             return target.probe(script);
         }
         let nonce = nonce();
-        let out = target
-            .run(&batch_script(&scripts, &nonce), None)
-            .map_err(Unobserved::Unreachable)?;
+        let (batch, queries) = batch_script(&scripts, &nonce);
+        let out = target.run(&batch, None).map_err(Unobserved::Unreachable)?;
         let answers = whole_answers(&out.stdout, &nonce);
         // A batch the host answered in a way we cannot split: ask again,
         // alone. But a batch cut at the output cap (the probes together
@@ -96,9 +100,13 @@ impl HostRun<'_, '_> {
         if answers.len() < scripts.len() && !out.truncated {
             return target.probe(script);
         }
+        let answers = queries.answer(&out.stdout, &nonce, answers);
         for (s, o) in scripts.into_iter().zip(answers) {
-            self.prefetch.cache.insert((key.clone(), s), o);
+            if let Some(o) = o {
+                self.prefetch.cache.insert((key.clone(), s), o);
+            }
         }
+        // Not answered by the batch: the probe runs alone.
         match self.prefetch.cache.get(&(key, script.to_string())) {
             Some(seen) => Ok(seen.clone()),
             None => target.probe(script),
@@ -127,7 +135,7 @@ impl HostRun<'_, '_> {
             }
         }
         let nonce = nonce();
-        let script = step_then_batch(&step.script, &scripts, &nonce);
+        let (script, queries) = step_then_batch(&step.script, &scripts, &nonce);
         let out = target.run(&script, step.stdin.as_deref())?;
         let truncated = out.truncated;
         let out = step_output(out);
@@ -148,11 +156,14 @@ impl HostRun<'_, '_> {
         if answers.len() < scripts.len() {
             return Ok((step_out, None));
         }
+        let answers = queries.answer(rest, &nonce, answers);
         let first = answers[0].clone();
         for (s, o) in scripts.into_iter().zip(answers) {
-            self.prefetch.cache.insert((key.clone(), s), o);
+            if let Some(o) = o {
+                self.prefetch.cache.insert((key.clone(), s), o);
+            }
         }
-        Ok((step_out, Some(first)))
+        Ok((step_out, first))
     }
 
     /// Probe scripts of the tasks after `task` that can be prepared now
@@ -254,9 +265,12 @@ fn nonce() -> String {
 /// code and stderr (base64) with markers. A probe runs in its own subshell
 /// unless it starts with [`INLINE`]: a subshell is a fork, and so is
 /// `base64` of an empty stderr, which is skipped. A converged host's batch
-/// of 40 probes is 80 forks fewer that way.
-fn batch_script(scripts: &[String], nonce: &str) -> String {
-    let mut s = String::from("__tend_e=$(mktemp) || exit 125\n");
+/// of 40 probes is 80 forks fewer that way. The probes' file queries are
+/// answered together, before them (see `file_facts`).
+fn batch_script(scripts: &[String], nonce: &str) -> (String, Queries) {
+    let (scripts, queries) = Queries::take(scripts, nonce);
+    let mut s = queries.prelude(nonce);
+    s.push_str("__tend_e=$(mktemp) || exit 125\n");
     for (i, probe) in scripts.iter().enumerate() {
         let (open, close) = match probe.starts_with(INLINE) {
             true => ("{", "}"),
@@ -267,16 +281,17 @@ fn batch_script(scripts: &[String], nonce: &str) -> String {
         ));
     }
     s.push_str("rm -f \"$__tend_e\"\n");
-    s
+    (s, queries)
 }
 
 /// A step, then (only if it succeeded) a batch of probes. The step keeps its
 /// stdin and its stderr; its stdout and exit code are framed.
-fn step_then_batch(step: &str, probes: &[String], nonce: &str) -> String {
-    format!(
-        "(\n{step}\n)\n__tend_step_rc=$?\nprintf '\\n%s %s\\n' '__TEND_{nonce}_STEP' \"$__tend_step_rc\"\n[ \"$__tend_step_rc\" -eq 0 ] || exit \"$__tend_step_rc\"\n{}",
-        batch_script(probes, nonce)
-    )
+fn step_then_batch(step: &str, probes: &[String], nonce: &str) -> (String, Queries) {
+    let (batch, queries) = batch_script(probes, nonce);
+    let script = format!(
+        "(\n{step}\n)\n__tend_step_rc=$?\nprintf '\\n%s %s\\n' '__TEND_{nonce}_STEP' \"$__tend_step_rc\"\n[ \"$__tend_step_rc\" -eq 0 ] || exit \"$__tend_step_rc\"\n{batch}"
+    );
+    (script, queries)
 }
 
 /// The step's stdout and exit code, and the rest of the output (the batch).
@@ -328,7 +343,7 @@ fn split_answer<'o>(rest: &'o [u8], i: usize, nonce: &str) -> Option<(Observed, 
     Some((Observed { rc, stdout, stderr }, &tail[err_end + 1..]))
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+pub(super) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
@@ -353,7 +368,7 @@ mod tests {
             "printf '__TEND_fake_0_OUT\\n'".to_string(),
             "true".to_string(),
         ];
-        let out = run(&batch_script(&probes, "abc"));
+        let out = run(&batch_script(&probes, "abc").0);
         let answers = whole_answers(&out, "abc");
         assert_eq!(answers.len(), probes.len());
         assert_eq!(answers[0].stdout, b"one\n");
@@ -380,7 +395,7 @@ mod tests {
             format!("cat {}", file.display()),
             "read x; echo \"[$x]\"".into(),
         ];
-        let out = run(&step_then_batch(&step, &probes, "n1"));
+        let out = run(&step_then_batch(&step, &probes, "n1").0);
         let (stdout, rc, rest) = split_step(&out, "n1").expect("splits");
         assert_eq!((stdout, rc), (&b"no newline"[..], 0));
         let answers = whole_answers(rest, "n1");
@@ -393,11 +408,7 @@ mod tests {
 
     #[test]
     fn a_failed_step_runs_no_probe() {
-        let out = run(&step_then_batch(
-            "echo partial; exit 7",
-            &["echo probe".into()],
-            "n2",
-        ));
+        let out = run(&step_then_batch("echo partial; exit 7", &["echo probe".into()], "n2").0);
         let (stdout, rc, rest) = split_step(&out, "n2").expect("splits");
         assert_eq!((stdout, rc), (&b"partial\n"[..], 7));
         assert!(rest.is_empty());
@@ -411,7 +422,7 @@ mod tests {
             "echo \"[$v]\"; exit 4".to_string(),
             format!("{INLINE}echo \"$$\""),
         ];
-        let out = run(&batch_script(&probes, "in"));
+        let out = run(&batch_script(&probes, "in").0);
         let answers = whole_answers(&out, "in");
         assert_eq!(answers.len(), 3);
         assert_eq!(
@@ -427,7 +438,7 @@ mod tests {
 
     #[test]
     fn output_cut_short_keeps_only_the_whole_answers_before_the_cut() {
-        let out = run(&batch_script(&["echo a".into(), "echo b".into()], "n"));
+        let out = run(&batch_script(&["echo a".into(), "echo b".into()], "n").0);
         assert_eq!(whole_answers(&out, "n").len(), 2);
         let second = find(&out, b"__TEND_n_1_OUT").unwrap();
         for cut in [second + 20, out.len() - 1] {
