@@ -209,8 +209,14 @@ fn forty_tasks(root: &str) -> String {
             0 => {
                 format!("file: {{path: \"{{{{ root }}}}/d{i}\", state: directory, mode: \"0750\"}}")
             }
+            // `edit` changes the first copy alone: the "one change" run.
             1 => format!(
-                "copy: {{content: \"line {i}\\n\", dest: \"{{{{ root }}}}/c{i}.txt\", mode: \"0640\"}}"
+                "copy: {{content: \"line {i}{}\\n\", dest: \"{{{{ root }}}}/c{i}.txt\", mode: \"0640\"}}",
+                if i == 1 {
+                    "{{ edit | default('') }}"
+                } else {
+                    ""
+                }
             ),
             2 => format!(
                 "template: {{src: t.j2, dest: \"{{{{ root }}}}/t{i}.conf\"}}\n      vars: {{i: {i}}}"
@@ -289,6 +295,19 @@ fn a_converged_forty_task_run_costs_few_round_trips() {
         doc["tend"]["traffic"]["h1"]["bytes_sent"].as_u64() > Some(0),
         "{}",
         doc["tend"]
+    );
+
+    // One change early in the play: its probe (which wants the old
+    // content) runs alone, its step brings the next probes, and the
+    // converged rest is one more batch, not a round trip per few tasks.
+    let third = dir.tend(args(&["-v", "-e", "edit=x"]));
+    third.assert_ok();
+    assert_eq!(third.changed("h1"), 1, "{}", third.stdout);
+    let (one_change, _, _) = lab::traffic(&third, "h1").expect("-v prints the traffic");
+    eprintln!("round trips with one change: {one_change}");
+    assert!(
+        one_change <= trips + 3,
+        "one change took {one_change} round trips, converged {trips}"
     );
     lab.ssh_ok("h1", &format!("rm -rf {target}"));
 }

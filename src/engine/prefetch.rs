@@ -9,7 +9,7 @@
 //! the task's own probe (which proves the change took) and the probes of
 //! the tasks after it, all run after the step, so their answers are fresh.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -29,6 +29,9 @@ const MAX_BATCH: usize = 256;
 pub struct Prefetch {
     /// (become user and environment, probe script) → what it printed.
     cache: HashMap<(String, String), Observed>,
+    /// Probes the last batch carried but could not answer (see
+    /// `file_facts`): they run alone, without fetching more.
+    alone: HashSet<(String, String)>,
     /// Answers used from the current batch.
     hits: usize,
     /// How many probes ahead the next batch fetches: everything at first
@@ -47,6 +50,7 @@ impl Prefetch {
             self.window = Some(self.hits.max(1));
         }
         self.cache.clear();
+        self.alone.clear();
         self.hits = 0;
     }
 }
@@ -70,9 +74,13 @@ impl HostRun<'_, '_> {
         script: &str,
     ) -> Result<Observed, Unobserved> {
         let key = target_key(target);
-        if let Some(seen) = self.prefetch.cache.get(&(key.clone(), script.to_string())) {
+        let id = (key.clone(), script.to_string());
+        if let Some(seen) = self.prefetch.cache.get(&id) {
             self.prefetch.hits += 1;
             return Ok(seen.clone());
+        }
+        if self.prefetch.alone.remove(&id) {
+            return target.probe(script);
         }
         if !self.prefetch.cache.is_empty() {
             self.prefetch.window = None;
@@ -101,11 +109,7 @@ impl HostRun<'_, '_> {
             return target.probe(script);
         }
         let answers = queries.answer(&out.stdout, &nonce, answers);
-        for (s, o) in scripts.into_iter().zip(answers) {
-            if let Some(o) = o {
-                self.prefetch.cache.insert((key.clone(), s), o);
-            }
-        }
+        self.keep(&key, scripts, answers);
         // Not answered by the batch: the probe runs alone.
         match self.prefetch.cache.get(&(key, script.to_string())) {
             Some(seen) => Ok(seen.clone()),
@@ -158,12 +162,24 @@ impl HostRun<'_, '_> {
         }
         let answers = queries.answer(rest, &nonce, answers);
         let first = answers[0].clone();
+        self.keep(&key, scripts, answers);
+        Ok((step_out, first))
+    }
+
+    /// Keeps a batch's answers; a probe it could not answer is marked to
+    /// run alone.
+    fn keep(&mut self, key: &str, scripts: Vec<String>, answers: Vec<Option<Observed>>) {
         for (s, o) in scripts.into_iter().zip(answers) {
-            if let Some(o) = o {
-                self.prefetch.cache.insert((key.clone(), s), o);
+            let id = (key.to_string(), s);
+            match o {
+                Some(o) => {
+                    self.prefetch.cache.insert(id, o);
+                }
+                None => {
+                    self.prefetch.alone.insert(id);
+                }
             }
         }
-        Ok((step_out, first))
     }
 
     /// Probe scripts of the tasks after `task` that can be prepared now
