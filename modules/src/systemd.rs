@@ -158,13 +158,17 @@ impl Task for SystemdTask {
             let unit = Sections::parse(observed)?.unit(&c.name)?;
             let cx = Context {
                 applied,
+                reload_after_files: self.daemon_reload && !applied,
                 ..Context::default()
             };
             unit_part = c.decide(&unit, cx)?;
             result.extend(std::mem::take(&mut unit_part.result));
             status = unit.props;
         }
-        let (mut script, mut before, mut after) = (String::new(), String::new(), String::new());
+        // The unit-file changes (enable, mask, ...) run first, without
+        // their own reload when daemon_reload follows them.
+        let (files, actions) = unit_part.script.split_at(unit_part.files_end);
+        let (mut script, mut before, mut after) = (files.to_string(), String::new(), String::new());
         let acting = unit_part.changed() || self.daemon_reexec;
         if self.daemon_reload && !applied {
             // Reload when systemd has not read everything yet; and before
@@ -195,7 +199,7 @@ impl Task for SystemdTask {
             before.push_str("daemon: running\n");
             after.push_str("daemon: reexecuted\n");
         }
-        script.push_str(&unit_part.script);
+        script.push_str(actions);
         before.push_str(&unit_part.before);
         after.push_str(&unit_part.after);
         result.insert("status".into(), Value::Object(status));
@@ -344,6 +348,27 @@ mod tests {
         .unwrap();
         let s = &p.steps[0].script;
         assert!(s.find("daemon-reload").unwrap() < s.find("restart --").unwrap());
+        // Enabling with daemon_reload: the unit file's links first, without
+        // enable's own reload, then the one reload, then the start.
+        let out = format!("{}== reload\nend\n", unit(STOPPED, "disabled"));
+        let args =
+            json!({"name": "app", "state": "started", "enabled": true, "daemon_reload": true});
+        let s = plan(args, &out).unwrap().steps[0].script.clone();
+        let (enable, reload, start) = (
+            s.find("enable -- ").unwrap(),
+            s.find("daemon-reload").unwrap(),
+            s.find("start -- ").unwrap(),
+        );
+        assert!(enable < reload && reload < start, "{s}");
+        assert!(s.contains("--no-reload enable -- ") && s.matches(" daemon-reload\n").count() == 1);
+        let args = json!({"name": "app", "enabled": true});
+        let s = plan(args, &unit(STOPPED, "disabled")).unwrap().steps[0]
+            .script
+            .clone();
+        assert!(
+            s.contains("enable -- ") && !s.contains("--no-reload"),
+            "{s}"
+        );
         // Nothing pending: reloaded anyway before another action, not alone.
         let out = format!("{}== reload\nend\n", unit(STOPPED, "enabled"));
         let p = plan(

@@ -304,6 +304,7 @@ impl Task for UnitTask {
             applied,
             restart_if_running: stale && self.restartable,
             reenable,
+            reload_after_files: false,
         };
         let decision = self.control.decide(&predicted, cx)?;
         // `decide` puts `started`/`stopped` here when a state is asked for.

@@ -61,12 +61,19 @@ pub(crate) struct Context {
     /// The unit's `[Install]` section changed while it is enabled:
     /// `reenable` puts its symlinks where the new section says.
     pub reenable: bool,
+    /// The caller reloads systemd after the unit-file changes (mask,
+    /// enable, ...), which then skip their own implicit reload: one reload
+    /// instead of two.
+    pub reload_after_files: bool,
 }
 
 /// The outcome: shell lines for systemctl, diff lines, result fields.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Decision {
     pub script: String,
+    /// Where the unit-file changes end in `script` and the start, stop,
+    /// restart or reload begins.
+    pub files_end: usize,
     pub before: String,
     pub after: String,
     /// Ansible's `state` and `enabled` result fields, when asked for.
@@ -110,7 +117,12 @@ impl Control {
                 self.name
             )));
         }
-        let force = if self.force { "--force " } else { "" };
+        let force = match (self.force, cx.reload_after_files) {
+            (true, true) => "--force --no-reload ",
+            (true, false) => "--force ",
+            (false, true) => "--no-reload ",
+            (false, false) => "",
+        };
         if let Some(want) = self.masked.filter(|m| *m != unit.masked()) {
             let verb = if want { "mask" } else { "unmask" };
             d.script.push_str(&systemctl(
@@ -148,6 +160,7 @@ impl Control {
             }
             d.result.insert("enabled".into(), Value::Bool(enabled_now));
         }
+        d.files_end = d.script.len();
         self.decide_state(unit, cx, &mut d)?;
         Ok(d)
     }

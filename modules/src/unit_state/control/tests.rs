@@ -163,6 +163,7 @@ fn restart_on_change_and_reenable() {
         restart_if_running: true,
         reenable: true,
         applied: false,
+        reload_after_files: false,
     };
     let d = control(None, Some(true))
         .decide(&seen(RUNNING, "enabled"), cx)
