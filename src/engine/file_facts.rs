@@ -227,15 +227,7 @@ impl Facts {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sh(script: &str) -> Vec<u8> {
-        std::process::Command::new("/bin/sh")
-            .arg("-c")
-            .arg(script)
-            .output()
-            .expect("sh runs")
-            .stdout
-    }
+    use crate::engine::prefetch::tests::run as sh;
 
     /// Every kind of path, asked every way: the batch's answer is what the
     /// query's own script prints, or no answer at all.

@@ -111,7 +111,7 @@ impl HostRun<'_, '_> {
         let answers = queries.answer(&out.stdout, &nonce, answers);
         self.keep(&key, scripts, answers);
         // Not answered by the batch: the probe runs alone.
-        match self.prefetch.cache.get(&(key, script.to_string())) {
+        match self.prefetch.cache.get(&id) {
             Some(seen) => Ok(seen.clone()),
             None => target.probe(script),
         }
@@ -364,10 +364,11 @@ pub(super) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn run(script: &str) -> Vec<u8> {
+    /// What `script` prints on stdout under /bin/sh.
+    pub(in crate::engine) fn run(script: &str) -> Vec<u8> {
         std::process::Command::new("/bin/sh")
             .arg("-c")
             .arg(script)
