@@ -260,11 +260,13 @@ impl Sections {
     }
 }
 
-/// Appended to a task's last step: the written file's stat, read by
-/// [`final_result`] so the result reports the mode a new file really got.
+/// Appended to a step that changes a file's attributes, not its content
+/// (a write step prints its own): the file's stat, read by
+/// [`final_result`] so the result reports the mode the file really got.
 pub(crate) fn final_stat(path: &str) -> String {
     format!(
-        "stat -L -c 'final %f %u %g %s %Y %U %G' -- {}\n",
+        "stat -L -c 'final {}' -- {}\n",
+        write::FINAL_STAT,
         quote(path)
     )
 }
@@ -507,7 +509,10 @@ impl Task for ContentTask {
         }
         let mut plan = if same {
             match attrs.fix(&path, &target, &st)? {
-                Some((step, diff)) => Plan::change(vec![step], result).with_diff(diff),
+                Some((mut step, diff)) => {
+                    step.script.push_str(&final_stat(&path));
+                    Plan::change(vec![step], result).with_diff(diff)
+                }
                 None => Plan::unchanged(result),
             }
         } else {
@@ -538,9 +543,6 @@ impl Task for ContentTask {
                 None => plan,
             }
         };
-        if let Some(last) = plan.steps.last_mut() {
-            last.script.push_str(&final_stat(&path));
-        }
         plan.result.insert("changed".into(), plan.changed.into());
         Ok(plan)
     }

@@ -27,38 +27,53 @@ pub fn atomic_write(path: &str, content: Vec<u8>, opts: &WriteOptions) -> Step {
     // what it got: the size check keeps a truncated file from being renamed
     // into place.
     let size = content.len().to_string();
-    Step::script(write_script(path, "cat > \"$t\"", &size, opts)).with_stdin(content)
+    Step::script(write_script(path, "", "", &size, opts)).with_stdin(content)
 }
 
 /// The step that copies the host's file `src` to `path` (`remote_src`).
 pub fn atomic_copy(path: &str, src: &str, opts: &WriteOptions) -> Step {
-    let fill = format!("s={}\ncat < \"$s\" > \"$t\"", quote(src));
+    let source = format!("s={}\n", quote(src));
     Step::script(write_script(
         path,
-        &fill,
+        &source,
+        " < \"$s\"",
         "$(stat -L -c %s -- \"$s\")",
         opts,
     ))
 }
 
-fn write_script(path: &str, fill: &str, size: &str, opts: &WriteOptions) -> String {
+/// The stat of the written file that the step prints after the rename, as
+/// `final <FINAL_STAT>`: its mode, owner and size as they came out.
+pub(crate) const FINAL_STAT: &str = "%f %u %g %s %Y %U %G";
+
+/// The script behind both steps: `cat{from}` fills the temporary file.
+/// Every process it starts is one the write needs (`cat`, `stat`, `chmod`,
+/// `mv`): the temporary file's name is found and created by the shell
+/// itself, and one `stat` both checks the size and reports the result.
+fn write_script(path: &str, source: &str, from: &str, size: &str, opts: &WriteOptions) -> String {
     let p = quote(path);
     let d = quote(&parent_dir(path));
-    // mktemp makes the file 0600: the content (a secret, perhaps) is for
-    // no one else's eyes until it is validated and given its mode. The
-    // EXIT trap removes it whatever fails; a signal (the session hung up,
-    // the command timed out) exits through it too, which /bin/sh as dash
-    // would not do by itself.
+    // The temporary file is created with O_EXCL (`set -C`) and mode 0600
+    // (umask 077): never someone else's file or link, and the content (a
+    // secret, perhaps) is for no one else's eyes until it is validated and
+    // given its mode. A name left by a killed run is skipped. The EXIT
+    // trap removes it whatever fails; a signal (the session hung up, the
+    // command timed out) exits through it too, which /bin/sh as dash would
+    // not do by itself.
     let mut s = format!(
-        "set -e\np={p}\nd={d}\nt=$(mktemp \"$d/.tend-XXXXXXXX\")\ntrap 'rm -f -- \"$t\"' EXIT\n{EXIT_ON_SIGNALS}{fill}\n\
-         want={size}\ngot=$(stat -c %s -- \"$t\")\nif [ \"$got\" != \"$want\" ]; then echo \"incomplete transfer: $got of $want bytes arrived; $p was left as it was\" >&2; exit 1; fi\n"
+        "set -e\np={p}\nd={d}\n{source}want={size}\nt=\"$d/.tend-$$\"\nn=0\n\
+         while [ -e \"$t\" ] || [ -L \"$t\" ]; do n=$((n + 1)); t=\"$d/.tend-$$-$n\"; done\n\
+         trap 'rm -f -- \"$t\"' EXIT\n{EXIT_ON_SIGNALS}(umask 077; set -C; exec cat{from} > \"$t\")\n"
     );
-    // Validated while still 0600; owner, then mode (chown clears setuid
-    // bits, so the mode comes last) just before the rename.
+    let incomplete = "echo \"incomplete transfer: $got of $want bytes arrived; $p was left as it was\" >&2; exit 1";
+    // Validated while still 0600, and only once it is whole; owner, then
+    // mode (chown clears setuid bits, so the mode comes last) just before
+    // the rename.
     if let Some(validate) = &opts.validate {
         let cmd = validate.replace("%s", "\"$t\"");
         s.push_str(&format!(
-            "if ! {cmd} >&2; then echo \"validation failed: {}\" >&2; exit 1; fi\n",
+            "got=$(stat -c %s -- \"$t\")\nif [ \"$got\" != \"$want\" ]; then {incomplete}; fi\n\
+             if ! {cmd} >&2; then echo \"validation failed: {}\" >&2; exit 1; fi\n",
             validate.replace('"', "'").replace('$', "")
         ));
     }
@@ -82,10 +97,16 @@ fn write_script(path: &str, fill: &str, size: &str, opts: &WriteOptions) -> Stri
             "if [ -e \"$p\" ]; then chmod --reference=\"$p\" \"$t\"; else chmod $(printf '%o' $((0666 & ~$(umask)))) \"$t\"; fi\n",
         ),
     }
+    // The temporary file is the file that will be: its stat, taken now,
+    // is the result's, and its size shows the transfer whole.
+    s.push_str(&format!(
+        "st=$(stat -c '%s {FINAL_STAT}' -- \"$t\")\nset -f\nset -- $st\nset +f\ngot=$1\nshift\n\
+         if [ \"$got\" != \"$want\" ]; then {incomplete}; fi\n"
+    ));
     if opts.backup {
         s.push_str(&backup_snippet());
     }
-    s.push_str("mv -f -- \"$t\" \"$p\"\ntrap - EXIT\n");
+    s.push_str("mv -f -- \"$t\" \"$p\"\ntrap - EXIT\necho \"final $*\"\n");
     s
 }
 
@@ -142,7 +163,7 @@ mod tests {
     fn writes_beside_the_destination_and_renames() {
         let step = atomic_write("/etc/my app.conf", b"x".to_vec(), &WriteOptions::default());
         assert!(step.script.contains("p='/etc/my app.conf'"));
-        assert!(step.script.contains("mktemp \"$d/.tend-XXXXXXXX\""));
+        assert!(step.script.contains("t=\"$d/.tend-$$\""));
         assert!(step.script.contains("mv -f -- \"$t\" \"$p\""));
         assert_eq!(step.stdin.as_deref(), Some(&b"x"[..]));
     }
@@ -221,6 +242,57 @@ mod tests {
     }
 
     #[test]
+    fn names_taken_by_others_are_skipped_and_never_written_through() {
+        let dir = scratch("taken");
+        let dest = dir.join("app.conf");
+        let victim = dir.join("victim");
+        std::fs::write(&victim, "victim\n").unwrap();
+        let mut step = atomic_write(
+            dest.to_str().unwrap(),
+            b"new\n".to_vec(),
+            &WriteOptions {
+                mode: Some("0640".into()),
+                ..WriteOptions::default()
+            },
+        );
+        // The same shell runs the write: `$$` is the name it tries first.
+        step.script = format!(
+            "d={d}; ln -s {v} \"$d/.tend-$$\"; echo other > \"$d/.tend-$$-1\"\n{}",
+            step.script,
+            d = dir.display(),
+            v = victim.display()
+        );
+        let out = run(&step);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "new\n");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "victim\n");
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names.len(),
+            4,
+            "{names:?}: the write's own temporary file is gone"
+        );
+        // The stat it prints is the written file's.
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let last = stdout.lines().last().unwrap_or_default();
+        let words: Vec<_> = last.split_whitespace().collect();
+        assert_eq!(
+            (words[0], words[1], words[4]),
+            ("final", "81a0", "4"),
+            "{stdout}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn content_is_validated_while_only_its_owner_reads_it_and_gets_its_mode_after() {
         let s = atomic_write(
             "/etc/app.conf",
@@ -234,7 +306,7 @@ mod tests {
         )
         .script;
         let at = |needle: &str| s.find(needle).unwrap_or_else(|| panic!("{needle} in {s}"));
-        assert!(at("mktemp") < at("cat > \"$t\""));
+        assert!(at("umask 077; set -C; exec cat > \"$t\"") < at("check \"$t\""));
         assert!(at("check \"$t\"") < at("chown app"));
         // chown clears setuid bits: the mode comes after it.
         assert!(at("chown app") < at("chmod 0644"));

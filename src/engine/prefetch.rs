@@ -13,7 +13,6 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use base64::Engine;
 use tend_modules::probe::INLINE;
 use tend_modules::{Observed, Step, StepOutput};
 
@@ -100,7 +99,7 @@ impl HostRun<'_, '_> {
         let nonce = nonce();
         let (batch, queries) = batch_script(&scripts, &nonce);
         let out = target.run(&batch, None).map_err(Unobserved::Unreachable)?;
-        let answers = whole_answers(&out.stdout, &nonce);
+        let answers = whole_answers(&out.stdout, &out.stderr, &nonce, !out.truncated);
         // A batch the host answered in a way we cannot split: ask again,
         // alone. But a batch cut at the output cap (the probes together
         // may print much) still holds whole answers before the cut: those
@@ -140,8 +139,11 @@ impl HostRun<'_, '_> {
         }
         let nonce = nonce();
         let (script, queries) = step_then_batch(&step.script, &scripts, &nonce);
-        let out = target.run(&script, step.stdin.as_deref())?;
+        let mut out = target.run(&script, step.stdin.as_deref())?;
         let truncated = out.truncated;
+        let batch_stderr = out
+            .stderr
+            .split_off(split_stderr(&out.stderr, &nonce).0.len());
         let out = step_output(out);
         let Some((stdout, rc, rest)) = split_step(&out.stdout, &nonce) else {
             return Ok((out, None));
@@ -156,7 +158,7 @@ impl HostRun<'_, '_> {
         if rc != 0 || truncated {
             return Ok((step_out, None));
         }
-        let answers = whole_answers(rest, &nonce);
+        let answers = whole_answers(rest, &batch_stderr, &nonce, true);
         if answers.len() < scripts.len() {
             return Ok((step_out, None));
         }
@@ -277,26 +279,24 @@ fn nonce() -> String {
     )
 }
 
-/// One script that runs every probe and frames each one's stdout, exit
-/// code and stderr (base64) with markers. A probe runs in its own subshell
-/// unless it starts with [`INLINE`]: a subshell is a fork, and so is
-/// `base64` of an empty stderr, which is skipped. A converged host's batch
-/// of 40 probes is 80 forks fewer that way. The probes' file queries are
+/// One script that runs every probe and frames each one's stdout and exit
+/// code with markers on stdout, and its stderr with a marker on stderr. A
+/// probe runs in its own subshell unless it starts with [`INLINE`]: a
+/// subshell is a fork. Nothing else starts a process: no temporary file
+/// for the stderr, no encoding of it. The probes' file queries are
 /// answered together, before them (see `file_facts`).
 fn batch_script(scripts: &[String], nonce: &str) -> (String, Queries) {
     let (scripts, queries) = Queries::take(scripts, nonce);
     let mut s = queries.prelude(nonce);
-    s.push_str("__tend_e=$(mktemp) || exit 125\n");
     for (i, probe) in scripts.iter().enumerate() {
         let (open, close) = match probe.starts_with(INLINE) {
             true => ("{", "}"),
             false => ("(", ")"),
         };
         s.push_str(&format!(
-            "printf '%s\\n' '__TEND_{nonce}_{i}_OUT'\n{open}\n{probe}\n{close} 2>\"$__tend_e\" </dev/null\n__tend_rc=$?\nprintf '\\n%s %s\\n' '__TEND_{nonce}_{i}_ERR' \"$__tend_rc\"\n[ ! -s \"$__tend_e\" ] || base64 -w0 < \"$__tend_e\"\nprintf '\\n'\n"
+            "printf '%s\\n' '__TEND_{nonce}_{i}_OUT'\nprintf '\\n%s\\n' '__TEND_{nonce}_{i}_ERR' >&2\n{open}\n{probe}\n{close} </dev/null\n__tend_rc=$?\nprintf '\\n%s %s\\n' '__TEND_{nonce}_{i}_RC' \"$__tend_rc\"\n"
         ));
     }
-    s.push_str("rm -f \"$__tend_e\"\n");
     (s, queries)
 }
 
@@ -324,23 +324,58 @@ fn split_step<'o>(out: &'o [u8], nonce: &str) -> Option<(&'o [u8], i32, &'o [u8]
     Some((&out[..at], rc, &tail[line_end + 1..]))
 }
 
-/// Splits a batch's stdout back into one observation per probe, in order,
+/// The stderr of what ran before the batch (the step), and the stderr of
+/// each probe, split at the markers the batch printed there.
+fn split_stderr<'e>(err: &'e [u8], nonce: &str) -> (&'e [u8], Vec<&'e [u8]>) {
+    let mark = |i: usize| format!("\n__TEND_{nonce}_{i}_ERR\n");
+    let Some(first) = find(err, mark(0).as_bytes()) else {
+        return (err, Vec::new());
+    };
+    let mut sections = Vec::new();
+    let mut rest = &err[first + mark(0).len()..];
+    loop {
+        let next = mark(sections.len() + 1);
+        match find(rest, next.as_bytes()) {
+            Some(at) => {
+                sections.push(&rest[..at]);
+                rest = &rest[at + next.len()..];
+            }
+            None => {
+                sections.push(rest);
+                return (&err[..first], sections);
+            }
+        }
+    }
+}
+
+/// Splits a batch's output back into one observation per probe, in order,
 /// as far as the answers are whole: output cut short (or garbled) ends the
-/// list early.
-fn whole_answers(out: &[u8], nonce: &str) -> Vec<Observed> {
+/// list early. `whole_stderr` says the stderr was not cut: if it was, the
+/// last probe's stderr may be missing its end, and that answer is dropped.
+fn whole_answers(out: &[u8], err: &[u8], nonce: &str, whole_stderr: bool) -> Vec<Observed> {
+    let (_, errs) = split_stderr(err, nonce);
     let mut answers = Vec::new();
     let mut rest = out;
     while let Some((answer, after)) = split_answer(rest, answers.len(), nonce) {
         answers.push(answer);
         rest = after;
     }
+    let complete = match whole_stderr {
+        true => errs.len(),
+        false => errs.len().saturating_sub(1),
+    };
+    answers.truncate(complete);
+    for (answer, stderr) in answers.iter_mut().zip(errs) {
+        answer.stderr = stderr.to_vec();
+    }
     answers
 }
 
-/// The `i`th probe's answer at the start of `rest`, and what follows it.
+/// The `i`th probe's stdout and exit code at the start of `rest`, and what
+/// follows it.
 fn split_answer<'o>(rest: &'o [u8], i: usize, nonce: &str) -> Option<(Observed, &'o [u8])> {
     let open = format!("__TEND_{nonce}_{i}_OUT\n");
-    let close = format!("\n__TEND_{nonce}_{i}_ERR ");
+    let close = format!("\n__TEND_{nonce}_{i}_RC ");
     let body = &rest[find(rest, open.as_bytes())? + open.len()..];
     let end = find(body, close.as_bytes())?;
     let stdout = body[..end].to_vec();
@@ -351,12 +386,12 @@ fn split_answer<'o>(rest: &'o [u8], i: usize, nonce: &str) -> Option<(Observed, 
         .trim()
         .parse()
         .ok()?;
-    let tail = &tail[line_end + 1..];
-    let err_end = find(tail, b"\n")?;
-    let stderr = base64::engine::general_purpose::STANDARD
-        .decode(&tail[..err_end])
-        .ok()?;
-    Some((Observed { rc, stdout, stderr }, &tail[err_end + 1..]))
+    let answer = Observed {
+        rc,
+        stdout,
+        stderr: Vec::new(),
+    };
+    Some((answer, &tail[line_end + 1..]))
 }
 
 pub(super) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -369,12 +404,23 @@ pub(super) mod tests {
 
     /// What `script` prints on stdout under /bin/sh.
     pub(in crate::engine) fn run(script: &str) -> Vec<u8> {
-        std::process::Command::new("/bin/sh")
+        run_both(script).0
+    }
+
+    /// What `script` prints on stdout and on stderr under /bin/sh.
+    fn run_both(script: &str) -> (Vec<u8>, Vec<u8>) {
+        let out = std::process::Command::new("/bin/sh")
             .arg("-c")
             .arg(script)
             .output()
-            .expect("sh runs")
-            .stdout
+            .expect("sh runs");
+        (out.stdout, out.stderr)
+    }
+
+    /// A batch's answers, as the host would give them.
+    fn answers_of(scripts: &[String], nonce: &str) -> Vec<Observed> {
+        let (out, err) = run_both(&batch_script(scripts, nonce).0);
+        whole_answers(&out, &err, nonce, true)
     }
 
     #[test]
@@ -385,8 +431,7 @@ pub(super) mod tests {
             "printf '__TEND_fake_0_OUT\\n'".to_string(),
             "true".to_string(),
         ];
-        let out = run(&batch_script(&probes, "abc").0);
-        let answers = whole_answers(&out, "abc");
+        let answers = answers_of(&probes, "abc");
         assert_eq!(answers.len(), probes.len());
         assert_eq!(answers[0].stdout, b"one\n");
         assert_eq!(
@@ -395,6 +440,7 @@ pub(super) mod tests {
         );
         assert_eq!(answers[1].stderr, b"oops\n");
         assert_eq!(answers[2].stdout, b"__TEND_fake_0_OUT\n");
+        assert!(answers[0].stderr.is_empty() && answers[3].stderr.is_empty());
         assert_eq!((answers[3].stdout.as_slice(), answers[3].rc), (&b""[..], 0));
     }
 
@@ -412,12 +458,16 @@ pub(super) mod tests {
             format!("cat {}", file.display()),
             "read x; echo \"[$x]\"".into(),
         ];
-        let out = run(&step_then_batch(&step, &probes, "n1").0);
+        let step = format!("{step}; printf 'step warns' >&2");
+        let (out, err) = run_both(&step_then_batch(&step, &probes, "n1").0);
         let (stdout, rc, rest) = split_step(&out, "n1").expect("splits");
         assert_eq!((stdout, rc), (&b"no newline"[..], 0));
-        let answers = whole_answers(rest, "n1");
+        let (step_err, _) = split_stderr(&err, "n1");
+        assert_eq!(step_err, b"step warns");
+        let answers = whole_answers(rest, &err, "n1", true);
         assert_eq!(answers.len(), 2);
         assert_eq!(answers[0].stdout, b"changed");
+        assert!(answers[0].stderr.is_empty());
         // Probes never read the step's stdin.
         assert_eq!(answers[1].stdout, b"[]\n");
         let _ = std::fs::remove_dir_all(&dir);
@@ -425,10 +475,16 @@ pub(super) mod tests {
 
     #[test]
     fn a_failed_step_runs_no_probe() {
-        let out = run(&step_then_batch("echo partial; exit 7", &["echo probe".into()], "n2").0);
+        let script = step_then_batch(
+            "echo partial; echo why >&2; exit 7",
+            &["echo probe".into()],
+            "n2",
+        );
+        let (out, err) = run_both(&script.0);
         let (stdout, rc, rest) = split_step(&out, "n2").expect("splits");
         assert_eq!((stdout, rc), (&b"partial\n"[..], 7));
         assert!(rest.is_empty());
+        assert_eq!(split_stderr(&err, "n2"), (&b"why\n"[..], Vec::new()));
     }
 
     #[test]
@@ -439,8 +495,7 @@ pub(super) mod tests {
             "echo \"[$v]\"; exit 4".to_string(),
             format!("{INLINE}echo \"$$\""),
         ];
-        let out = run(&batch_script(&probes, "in").0);
-        let answers = whole_answers(&out, "in");
+        let answers = answers_of(&probes, "in");
         assert_eq!(answers.len(), 3);
         assert_eq!(
             (answers[0].rc, answers[0].stderr.as_slice()),
@@ -455,14 +510,37 @@ pub(super) mod tests {
 
     #[test]
     fn output_cut_short_keeps_only_the_whole_answers_before_the_cut() {
-        let out = run(&batch_script(&["echo a".into(), "echo b".into()], "n").0);
-        assert_eq!(whole_answers(&out, "n").len(), 2);
+        let probes = [
+            "echo a; echo x >&2".to_string(),
+            "echo b; echo y >&2".to_string(),
+        ];
+        let (out, err) = run_both(&batch_script(&probes, "n").0);
+        assert_eq!(whole_answers(&out, &err, "n", true).len(), 2);
         let second = find(&out, b"__TEND_n_1_OUT").unwrap();
         for cut in [second + 20, out.len() - 1] {
-            let answers = whole_answers(&out[..cut], "n");
+            let answers = whole_answers(&out[..cut], &err, "n", false);
             assert_eq!(answers.len(), 1, "cut at {cut}");
-            assert_eq!(answers[0].stdout, b"a\n");
+            assert_eq!(
+                (&answers[0].stdout[..], &answers[0].stderr[..]),
+                (&b"a\n"[..], &b"x\n"[..])
+            );
         }
-        assert!(whole_answers(&out[..second / 2], "n").is_empty());
+        assert!(whole_answers(&out[..second / 2], &err, "n", false).is_empty());
+        // A cut stderr: the last section may lack its end, so its answer goes.
+        let answers = whole_answers(&out, &err[..err.len() - 1], "n", false);
+        assert_eq!(answers.len(), 1);
+        let second_err = find(&err, b"__TEND_n_1_ERR").unwrap();
+        assert_eq!(whole_answers(&out, &err[..second_err], "n", false).len(), 0);
+    }
+
+    #[test]
+    fn a_probe_cannot_fake_another_probes_stderr_marker_without_the_nonce() {
+        let probes = [
+            "printf '\\n__TEND_fake_1_ERR\\n' >&2".to_string(),
+            "echo real >&2".to_string(),
+        ];
+        let answers = answers_of(&probes, "n3");
+        assert_eq!(answers[0].stderr, b"\n__TEND_fake_1_ERR\n");
+        assert_eq!(answers[1].stderr, b"real\n");
     }
 }
