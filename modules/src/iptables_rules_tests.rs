@@ -10,31 +10,10 @@ fn task(params: Value) -> Result<IptablesRules, ParamError> {
     IptablesRules::new(&args)
 }
 
-fn b64(text: &str) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in text.as_bytes().chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        for i in 0..4 {
-            out.push(if i <= chunk.len() {
-                A[(n >> (18 - 6 * i) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
-}
-
 fn observed(sections: &[(&str, i32, &str)]) -> Observed {
     let stdout: String = sections
         .iter()
-        .map(|(tag, rc, text)| format!("{tag} {rc} {}\n", b64(text)))
+        .map(|(tag, rc, text)| netfilter::section_text(tag, *rc, text))
         .collect();
     Observed {
         rc: 0,

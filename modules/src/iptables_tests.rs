@@ -10,32 +10,11 @@ fn task(params: Value) -> Result<Iptables, ParamError> {
     Iptables::new(&args)
 }
 
-fn b64(text: &str) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in text.as_bytes().chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 /// Probe output: `iptables -S` printing `list`, and `-C` exiting `check`.
 fn probe(list: &str, check: Option<(i32, &str)>) -> Observed {
-    let mut out = format!("list 0 {}\n", b64(list));
+    let mut out = netfilter::section_text("list", 0, list);
     if let Some((rc, text)) = check {
-        out.push_str(&format!("check {rc} {}\n", b64(text)));
+        out.push_str(&netfilter::section_text("check", rc, text));
     }
     Observed {
         rc: 0,
@@ -525,15 +504,18 @@ fn garbage_probe_output_is_an_error() {
     for out in [
         String::new(),
         "list 0 !!!\n".into(),
-        format!("list 0 {}\n", b64("-X what\n")),
-        format!("list 0 {}\n", b64(DEFAULT)),
-        format!("list 0 {}\ncheck x\n", b64(DEFAULT)),
+        netfilter::section_text("list", 0, "-X what\n"),
+        netfilter::section_text("list", 0, DEFAULT),
+        format!(
+            "{}check x\n|\n",
+            netfilter::section_text("list", 0, DEFAULT)
+        ),
         "\u{0}\u{1}".into(),
     ] {
         assert!(t.plan(Some(&obs(&out))).is_err(), "{out:?}");
     }
     let e = t
-        .plan(Some(&obs(&format!("list 4 {}\n", b64("")))))
+        .plan(Some(&obs(&netfilter::section_text("list", 4, ""))))
         .unwrap_err();
     assert!(
         e.msg.contains("iptables -t filter -S failed (exit code 4)"),

@@ -109,21 +109,24 @@ pub(crate) fn probe_script(name: &str) -> String {
          if ! command -v systemctl >/dev/null 2>&1; then echo no-systemctl\n\
          elif o=$(systemctl show --no-pager -p {props} -- \"$n\" 2>/dev/null); then\n\
          \x20 printf '%s\\n' \"$o\"\n\
-         \x20 id=$(printf '%s\\n' \"$o\" | sed -n 's/^Id=//p')\n\
+         \x20 case $o in Id=*) id=${{o#Id=}} ;; *\"{nl}Id=\"*) id=${{o#*\"{nl}Id=\"}} ;; *) id= ;; esac\n\
+         \x20 id=${{id%%\"{nl}\"*}}\n\
          \x20 echo '== is-enabled'\n\
          \x20 systemctl is-enabled -- \"${{id:-$n}}\" 2>/dev/null || true\n\
          else\n\
          \x20 printf 'error %s\\n' \"$(systemctl show --no-pager -p Id -- \"$n\" 2>&1 >/dev/null | head -c 2000 | base64 -w0)\"\n\
          fi\n",
         q = quote(name),
+        nl = "\n",
     )
 }
 
 /// The probe section (`== reload`) saying what systemd has not read yet:
-/// the first few paths under the unit directories modified after systemd
-/// last loaded its units (`file PATH`, newer than `UnitsLoadTimestamp`;
-/// files first, then directories, whose mtime is all a deleted file
-/// leaves); then `end`. The task's own unit adds its `NeedDaemonReload`.
+/// the paths under the unit directories modified after systemd last loaded
+/// its units (`file PATH` or `dir PATH`, newer than `UnitsLoadTimestamp`;
+/// a directory's mtime is all a deleted file leaves); then `end`. One
+/// `find` and one `tr`: the probe runs before and after every change of a
+/// unit, and each process costs. The task's own unit adds its `NeedDaemonReload`.
 /// Asking every loaded unit for its `NeedDaemonReload` would catch a file
 /// written with an old mtime too, but costs a fifth of a second per host
 /// on every run (`systemctl show '*'`), for a case `find` misses only
@@ -134,11 +137,14 @@ pub(crate) fn reload_script() -> String {
      \x20 t=$(systemctl show --timestamp=us+utc -p UnitsLoadTimestamp --value 2>/dev/null || true) &&\n\
      \x20 d='/etc/systemd/system /run/systemd/system /usr/local/lib/systemd/system /usr/lib/systemd/system' &&\n\
      \x20 { [ -L /lib ] || d=\"$d /lib/systemd/system\"; } &&\n\
-     \x20 if [ -n \"$t\" ]; then { find $d -newermt \"$t\" ! -type d -print0; find $d -newermt \"$t\" -type d -print0; } 2>/dev/null | head -z -n 5 | tr '\\n\\0' '?\\n' | sed 's/^/file /'; fi &&\n\
+     \x20 if [ -n \"$t\" ]; then find $d -newermt \"$t\" \\( \\( -type d -printf 'dir %p\\0' \\) -o -printf 'file %p\\0' \\) 2>/dev/null | tr '\\n\\0' '?\\n'; fi &&\n\
      \x20 echo end\n\
      else echo no-systemctl; fi\n"
         .to_string()
 }
+
+/// The most paths a [`Pending`] names.
+const MAX_PENDING_PATHS: usize = 5;
 
 /// What systemd has not read yet, from the `reload` section.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -247,6 +253,7 @@ impl Sections {
     /// What systemd has not read yet, from the `reload` section.
     pub fn reload(&self) -> Result<Pending, TaskError> {
         let mut pending = Pending::default();
+        let mut dirs = Vec::new();
         let mut ended = false;
         for line in self.body("reload")?.lines() {
             let (tag, rest) = line.split_once(' ').unwrap_or((line, ""));
@@ -255,12 +262,16 @@ impl Sections {
                 ("end", true) if !ended => ended = true,
                 ("unit", false) => pending.units.push(rest.to_string()),
                 ("file", false) => pending.files.push(rest.to_string()),
+                ("dir", false) => dirs.push(rest.to_string()),
                 _ => return Err(bad(format!("unexpected line {line:?} in the reload list"))),
             }
         }
         if !ended {
             return Err(bad("the list of units to reload is incomplete".into()));
         }
+        // A few paths tell the reader why; files first, as they say more.
+        pending.files.extend(dirs);
+        pending.files.truncate(MAX_PENDING_PATHS);
         Ok(pending)
     }
 }
@@ -398,6 +409,70 @@ mod tests {
             assert!(s(&format!("== reload\n{junk}\n")).is_err(), "{junk}");
         }
         assert!(s("== unit\n").is_err());
+    }
+
+    #[test]
+    fn is_enabled_asks_about_the_id_wherever_show_prints_it() {
+        for (show, asked) in [
+            ("Id=app.service\nLoadState=loaded", "app.service"),
+            (
+                "Names=app.service web.service\nId=web.service\nLoadState=loaded",
+                "web.service",
+            ),
+            ("LoadState=loaded\nId=a.service", "a.service"),
+            ("LoadState=loaded\nXId=b.service", "web"),
+        ] {
+            // A shell function stands in for systemctl; `show`'s lines
+            // are quoted as they are, newlines and all.
+            let fake = format!(
+                "systemctl() {{ case $1 in show) printf '%s\\n' '{show}' ;; is-enabled) echo \"asked $3\" ;; esac; }}\n"
+            );
+            let out = crate::content::testing::sh(&format!("{fake}{}", probe_script("web")), None);
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                text.contains(&format!("== is-enabled\nasked {asked}\n")),
+                "{show:?}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_reload_list_puts_files_before_directories_and_names_a_few() {
+        let mut text = String::from("== reload\n");
+        for i in 0..4 {
+            text.push_str(&format!(
+                "dir /etc/systemd/system/d{i}\nfile /etc/systemd/system/f{i}.service\n"
+            ));
+        }
+        text.push_str("end\n");
+        let pending = Sections::parse(Some(&observed(&text)))
+            .unwrap()
+            .reload()
+            .unwrap();
+        assert_eq!(pending.files.len(), MAX_PENDING_PATHS);
+        assert_eq!(pending.files[3], "/etc/systemd/system/f3.service");
+        assert_eq!(pending.files[4], "/etc/systemd/system/d0");
+    }
+
+    #[test]
+    fn the_reload_list_names_only_what_is_newer_than_the_last_load() {
+        // systemd "loaded" its units tomorrow: nothing on this machine is
+        // newer; and a year ago: everything under /etc/systemd/system is.
+        let run = |days: i32| {
+            let fake = format!(
+                "systemctl() {{ date -u -d '{days} days' '+%a %Y-%m-%d %H:%M:%S UTC'; }}\n"
+            );
+            let out = crate::content::testing::sh(&format!("{fake}{}", reload_script()), None);
+            Sections::parse(Some(&observed(&String::from_utf8_lossy(&out.stdout))))
+                .unwrap()
+                .reload()
+                .unwrap()
+        };
+        assert_eq!(run(1), Pending::default());
+        if std::path::Path::new("/etc/systemd/system").is_dir() {
+            let all = run(-36500).files;
+            assert!(!all.is_empty() && all.len() <= MAX_PENDING_PATHS, "{all:?}");
+        }
     }
 
     #[test]
