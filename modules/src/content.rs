@@ -200,28 +200,7 @@ pub(crate) struct Sections(Vec<(String, String)>);
 
 impl Sections {
     pub fn parse(observed: Option<&Observed>) -> Result<Sections, TaskError> {
-        let obs = observed.ok_or_else(|| TaskError::new("the file probe did not run"))?;
-        if obs.rc != 0 {
-            return Err(TaskError::new(format!(
-                "the file probe failed (rc {}): {}",
-                obs.rc,
-                String::from_utf8_lossy(&obs.stderr).trim()
-            )));
-        }
-        let text =
-            std::str::from_utf8(&obs.stdout).map_err(|_| unreadable("the output is not UTF-8"))?;
-        let mut sections: Vec<(String, String)> = Vec::new();
-        for line in text.lines() {
-            if let Some(name) = line.strip_prefix("== ") {
-                sections.push((name.to_string(), String::new()));
-            } else if let Some((_, body)) = sections.last_mut() {
-                body.push_str(line);
-                body.push('\n');
-            } else if !line.is_empty() {
-                return Err(unreadable(&format!("unexpected line {line:?}")));
-            }
-        }
-        Ok(Sections(sections))
+        probe::sections(observed, "file").map(Sections)
     }
 
     fn body(&self, name: &str) -> Result<&str, TaskError> {

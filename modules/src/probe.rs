@@ -2,8 +2,8 @@
 //! parser of what it prints. What a host prints is untrusted: the parser
 //! rejects anything it does not understand with an error, never a panic.
 
-use crate::TaskError;
 use crate::shell::quote;
+use crate::{Observed, TaskError};
 
 /// What kind of thing is at a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,6 +262,43 @@ fn parse_stat(rest: &str, state: &mut FileState) -> Result<(), TaskError> {
     state.owner = owner.to_string();
     state.group = group.to_string();
     Ok(())
+}
+
+/// A probe's output split at its `== name` lines (name, body), so that one
+/// script can describe several things. `what` names the probe in errors
+/// (`file`, `unit`).
+pub(crate) fn sections(
+    observed: Option<&Observed>,
+    what: &str,
+) -> Result<Vec<(String, String)>, TaskError> {
+    let obs = observed.ok_or_else(|| TaskError::new(format!("the {what} probe did not run")))?;
+    if obs.rc != 0 {
+        return Err(TaskError::new(format!(
+            "the {what} probe failed (rc {}): {}",
+            obs.rc,
+            String::from_utf8_lossy(&obs.stderr).trim()
+        )));
+    }
+    let unreadable = |why: String| {
+        TaskError::new(format!(
+            "could not read the host's answer to the {what} probe: {}",
+            crate::clip(&why)
+        ))
+    };
+    let text = std::str::from_utf8(&obs.stdout)
+        .map_err(|_| unreadable("the output is not UTF-8".into()))?;
+    let mut sections: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        if let Some(name) = line.strip_prefix("== ") {
+            sections.push((name.to_string(), String::new()));
+        } else if let Some((_, body)) = sections.last_mut() {
+            body.push_str(line);
+            body.push('\n');
+        } else if !line.is_empty() {
+            return Err(unreadable(format!("unexpected line {line:?}")));
+        }
+    }
+    Ok(sections)
 }
 
 /// Decodes base64 as the probe printed it.

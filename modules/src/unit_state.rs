@@ -175,28 +175,7 @@ pub(crate) struct Sections(Vec<(String, String)>);
 
 impl Sections {
     pub fn parse(observed: Option<&Observed>) -> Result<Sections, TaskError> {
-        let obs = observed.ok_or_else(|| TaskError::new("the unit probe did not run"))?;
-        if obs.rc != 0 {
-            return Err(TaskError::new(format!(
-                "the unit probe failed (rc {}): {}",
-                obs.rc,
-                String::from_utf8_lossy(&obs.stderr).trim()
-            )));
-        }
-        let text =
-            std::str::from_utf8(&obs.stdout).map_err(|_| bad("the output is not UTF-8".into()))?;
-        let mut sections: Vec<(String, String)> = Vec::new();
-        for line in text.lines() {
-            if let Some(name) = line.strip_prefix("== ") {
-                sections.push((name.to_string(), String::new()));
-            } else if let Some((_, body)) = sections.last_mut() {
-                body.push_str(line);
-                body.push('\n');
-            } else if !line.is_empty() {
-                return Err(bad(format!("unexpected line {line:?}")));
-            }
-        }
-        Ok(Sections(sections))
+        crate::probe::sections(observed, "unit").map(Sections)
     }
 
     /// The body of section `name`, `None` when it is missing.

@@ -395,7 +395,7 @@ fn split_answer<'o>(rest: &'o [u8], i: usize, nonce: &str) -> Option<(Observed, 
 }
 
 pub(super) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 #[cfg(test)]

@@ -190,11 +190,7 @@ mod tests {
             "{SECTION_FN}o=$(printf 'a b\\n\\nc\\\\ d '); tend_sec x $? \"$o\"\ntend_sec y 3 ''\n\
              o=$(printf '\\n|z\\n__TEND_SEC\\ny 0\\n\\n' && echo .); tend_sec z 0 \"${{o%.}}\"\n"
         );
-        let out = std::process::Command::new("/bin/sh")
-            .arg("-c")
-            .arg(script)
-            .output()
-            .unwrap();
+        let out = crate::content::testing::sh(&script, None);
         let s = sections("m", &out.stdout).unwrap();
         assert_eq!(s[0].text, "a b\n\nc\\ d ");
         assert_eq!((s[1].rc, s[1].text.as_str()), (3, ""));
@@ -203,11 +199,7 @@ mod tests {
         // A long text comes whole, in base64; no text line may follow it.
         let long = "-A INPUT -j ACCEPT\n".repeat(300);
         let script = format!("{SECTION_FN}tend_sec big 0 '{long}'\ntend_sec after 1 x\n");
-        let out = std::process::Command::new("/bin/sh")
-            .arg("-c")
-            .arg(script)
-            .output()
-            .unwrap();
+        let out = crate::content::testing::sh(&script, None);
         let s = sections("m", &out.stdout).unwrap();
         assert_eq!(
             (s[0].text.as_str(), s[1].text.as_str()),
