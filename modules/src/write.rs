@@ -100,13 +100,13 @@ fn write_script(path: &str, source: &str, from: &str, size: &str, opts: &WriteOp
     // The temporary file is the file that will be: its stat, taken now,
     // is the result's, and its size shows the transfer whole.
     s.push_str(&format!(
-        "st=$(stat -c '%s {FINAL_STAT}' -- \"$t\")\nset -f\nset -- $st\nset +f\ngot=$1\nshift\n\
+        "st=$(stat -c '%s {FINAL_STAT}' -- \"$t\")\ngot=${{st%% *}}\n\
          if [ \"$got\" != \"$want\" ]; then {incomplete}; fi\n"
     ));
     if opts.backup {
         s.push_str(&backup_snippet());
     }
-    s.push_str("mv -f -- \"$t\" \"$p\"\ntrap - EXIT\necho \"final $*\"\n");
+    s.push_str("mv -f -- \"$t\" \"$p\"\ntrap - EXIT\necho \"final ${st#* }\"\n");
     s
 }
 

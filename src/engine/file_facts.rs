@@ -45,7 +45,7 @@ impl Queries {
         if self.0.is_empty() {
             return String::new();
         }
-        let mut seen = HashSet::new();
+        let (mut seen, mut summed) = (HashSet::new(), HashSet::new());
         let (mut plain, mut followed, mut all) = (Vec::new(), Vec::new(), Vec::new());
         for q in &self.0 {
             let word = quote(&q.path);
@@ -55,7 +55,7 @@ impl Queries {
                     false => plain.push(word.clone()),
                 }
             }
-            if !all.contains(&word) {
+            if summed.insert(q.path.as_str()) {
                 all.push(word);
             }
         }

@@ -84,15 +84,7 @@ impl HostRun<'_, '_> {
         if !self.prefetch.cache.is_empty() {
             self.prefetch.window = None;
         }
-        let on_host = Arc::ptr_eq(&target.transport, &self.mem.transport);
-        let mut scripts = vec![script.to_string()];
-        if on_host {
-            for ahead in self.probes_ahead(task, &key) {
-                if !scripts.contains(&ahead) {
-                    scripts.push(ahead);
-                }
-            }
-        }
+        let scripts = self.with_probes_ahead(script, task, target, &key);
         if scripts.len() == 1 {
             return target.probe(script);
         }
@@ -129,14 +121,7 @@ impl HostRun<'_, '_> {
         verify: &str,
     ) -> Result<(StepOutput, Option<Observed>), String> {
         let key = target_key(target);
-        let mut scripts = vec![verify.to_string()];
-        if Arc::ptr_eq(&target.transport, &self.mem.transport) {
-            for ahead in self.probes_ahead(task, &key) {
-                if !scripts.contains(&ahead) {
-                    scripts.push(ahead);
-                }
-            }
-        }
+        let scripts = self.with_probes_ahead(verify, task, target, &key);
         let nonce = nonce();
         let (script, queries) = step_then_batch(&step.script, &scripts, &nonce);
         let mut out = target.run(&script, step.stdin.as_deref())?;
@@ -182,6 +167,26 @@ impl HostRun<'_, '_> {
                 }
             }
         }
+    }
+
+    /// `first`, then the probes of the tasks after `task` (each once) when
+    /// `target` is this host itself, not a delegate.
+    fn with_probes_ahead(
+        &self,
+        first: &str,
+        task: &Task,
+        target: &Target,
+        key: &str,
+    ) -> Vec<String> {
+        let mut scripts = vec![first.to_string()];
+        if Arc::ptr_eq(&target.transport, &self.mem.transport) {
+            for ahead in self.probes_ahead(task, key) {
+                if !scripts.contains(&ahead) {
+                    scripts.push(ahead);
+                }
+            }
+        }
+        scripts
     }
 
     /// Probe scripts of the tasks after `task` that can be prepared now

@@ -117,12 +117,15 @@ impl Control {
                 self.name
             )));
         }
-        let force = match (self.force, cx.reload_after_files) {
-            (true, true) => "--force --no-reload ",
-            (true, false) => "--force ",
-            (false, true) => "--no-reload ",
-            (false, false) => "",
-        };
+        let force = format!(
+            "{}{}",
+            if self.force { "--force " } else { "" },
+            if cx.reload_after_files {
+                "--no-reload "
+            } else {
+                ""
+            }
+        );
         if let Some(want) = self.masked.filter(|m| *m != unit.masked()) {
             let verb = if want { "mask" } else { "unmask" };
             d.script.push_str(&systemctl(
