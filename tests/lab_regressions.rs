@@ -200,3 +200,36 @@ fn the_play_keyword_remote_user_sets_the_connection_user() {
     let out = run(&dir, &playbook, &inventory, &[]);
     out.assert_ok();
 }
+
+/// Guards: tend's own scripts run one after another in a shell kept open
+/// on the host (`src/transport/ssh/resident.rs`). A `shell` task that
+/// leaves a job in the background holding its output must not return while
+/// the job can still print: in the kept shell it did, and the job's late
+/// line landed in the next task's probe answer. As on Ansible, the task
+/// waits until its output is closed, and has the job's line in `stdout`.
+#[test]
+fn a_background_job_of_a_shell_task_prints_into_no_later_task() {
+    let Some(lab) = lab::lab("a_background_job_of_a_shell_task_prints_into_no_later_task") else {
+        return;
+    };
+    let dir = Dir::new("background-job");
+    let path = format!("/tmp/tend-lab-background-{}", std::process::id());
+    let playbook = dir.write(
+        "site.yml",
+        format!(
+            "- hosts: all\n  gather_facts: false\n  tasks:\n\
+             \x20   - shell: \"(sleep 1; echo late) &\"\n      register: job\n\
+             \x20   - copy: {{content: \"x\\n\", dest: {path}}}\n\
+             \x20   - file: {{path: {path}, mode: \"0600\"}}\n\
+             \x20   - assert: {{that: [\"job.stdout == 'late'\"]}}\n"
+        ),
+    );
+    let inventory = dir.write(
+        "inventory.ini",
+        format!("{}\n", lab.host("h1", "h1").line()),
+    );
+    let out = run(&dir, &playbook, &inventory, &[]);
+    out.assert_ok();
+    assert_eq!(out.changed("h1"), 3, "{}", out.stdout);
+    lab.ssh_ok("h1", &format!("rm -f {path}"));
+}

@@ -218,6 +218,7 @@ impl CommandTask {
             None => Step::script(script + " </dev/null"),
         }
         .unchecked()
+        .on_own_channel()
     }
 
     /// The result of a run that did not happen, with Ansible's fields.

@@ -29,6 +29,11 @@ pub struct Step {
     /// proof that the host can still be reached (a firewall change is
     /// confirmed this way, or reverted by a timer on the host).
     pub fresh_connection: bool,
+    /// Run on an SSH channel of its own, not in the host's resident shell:
+    /// the run waits, as Ansible does, until whatever the script started
+    /// and left holding its output lets go of it, and nothing it leaves
+    /// behind can print into a later script's answer.
+    pub own_channel: bool,
 }
 
 impl Step {
@@ -38,6 +43,7 @@ impl Step {
             stdin: None,
             check_rc: true,
             fresh_connection: false,
+            own_channel: false,
         }
     }
     pub fn with_stdin(mut self, stdin: Vec<u8>) -> Step {
@@ -46,6 +52,10 @@ impl Step {
     }
     pub fn unchecked(mut self) -> Step {
         self.check_rc = false;
+        self
+    }
+    pub fn on_own_channel(mut self) -> Step {
+        self.own_channel = true;
         self
     }
     pub fn on_fresh_connection(mut self) -> Step {

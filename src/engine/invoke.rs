@@ -71,9 +71,23 @@ impl Target {
         self.run(script, stdin).map(step_output)
     }
 
+    /// As [`Target::exec`], in a session of its own (`Step::own_channel`).
+    pub fn exec_alone(&self, script: &str, stdin: Option<&[u8]>) -> Result<StepOutput, String> {
+        self.run_on(script, stdin, true).map(step_output)
+    }
+
     /// Runs `script` within the task's `timeout`, and returns all the
     /// transport says, `truncated` too.
     pub fn run(&self, script: &str, stdin: Option<&[u8]>) -> Result<ExecOutput, String> {
+        self.run_on(script, stdin, false)
+    }
+
+    fn run_on(
+        &self,
+        script: &str,
+        stdin: Option<&[u8]>,
+        alone: bool,
+    ) -> Result<ExecOutput, String> {
         let full = if self.env.is_empty() {
             script.to_string()
         } else {
@@ -93,10 +107,13 @@ impl Target {
             },
             None => None,
         };
-        let out = self
-            .transport
-            .exec_within(&full, stdin, self.become_.as_ref(), limit)
-            .map_err(|e| e.message)?;
+        let become_ = self.become_.as_ref();
+        let out = if alone {
+            self.transport.exec_alone(&full, stdin, become_, limit)
+        } else {
+            self.transport.exec_within(&full, stdin, become_, limit)
+        }
+        .map_err(|e| e.message)?;
         if out.timed_out {
             if let Some(clock) = &self.clock {
                 clock.note_stopped();
@@ -562,6 +579,9 @@ fn run_step(target: &Target, step: &Step) -> Result<StepOutput, String> {
                 "could not confirm the change over a new connection (if the change cut SSH, the host takes it back by itself): {e}"
             )
         });
+    }
+    if step.own_channel {
+        return target.exec_alone(&step.script, step.stdin.as_deref());
     }
     target.exec(&step.script, step.stdin.as_deref())
 }

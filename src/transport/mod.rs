@@ -93,6 +93,19 @@ pub trait Transport: Send + Sync {
         become_: Option<&Become>,
         limit: Option<Duration>,
     ) -> Result<ExecOutput, TransportError>;
+    /// As [`Transport::exec_within`], but where a transport keeps a shell
+    /// to run script after script, this script gets a session of its own
+    /// (a user's `command`): what it leaves running cannot touch a later
+    /// script, and the call returns once its output is closed.
+    fn exec_alone(
+        &self,
+        script: &str,
+        stdin: Option<&[u8]>,
+        become_: Option<&Become>,
+        limit: Option<Duration>,
+    ) -> Result<ExecOutput, TransportError> {
+        self.exec_within(script, stdin, become_, limit)
+    }
     /// Runs `script` with `/bin/sh`, feeding it `stdin`.
     fn exec(
         &self,

@@ -108,7 +108,9 @@ fn stopped_note(limit: Duration) -> String {
 /// moment after the channel closed, so with short scripts back to back the
 /// server can briefly count more than our cap open and refuse one (its
 /// `MaxSessions`): a refusal is retried for about a second before it counts.
-async fn open(handle: &Handle<Client>) -> Result<russh::Channel<russh::client::Msg>, Failure> {
+pub(crate) async fn open(
+    handle: &Handle<Client>,
+) -> Result<russh::Channel<russh::client::Msg>, Failure> {
     let mut pause = Duration::from_millis(2);
     loop {
         match handle.channel_open_session().await {

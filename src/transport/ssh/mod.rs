@@ -1,6 +1,9 @@
 //! The `ssh` transport: one authenticated connection per host for the whole
-//! run, opened on the first script, every script an exec channel on it (at
-//! most `max_channels` at once, since OpenSSH refuses the 11th session).
+//! run, opened on the first script, with at most `max_channels` exec
+//! channels on it at once (OpenSSH refuses the 11th session). A script
+//! runs in a resident shell (`resident`, `worker`) kept on a channel for
+//! the next script; a script with a time limit gets a channel of its own,
+//! which the host's timeout(1) can stop.
 //!
 //! russh is async; the engine is not. All hosts share one tokio runtime
 //! owned by this module, and the sync `exec` blocks its calling thread on
@@ -16,8 +19,10 @@ mod command;
 mod common_args;
 mod config;
 mod known_hosts;
+mod resident;
 mod session;
 mod settings;
+mod worker;
 
 pub use settings::{HostKeyChecking, Secret, SshSettings};
 
@@ -28,18 +33,19 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 use tokio::runtime::Runtime;
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
 
 use super::{Become, Counters, ExecOutput, Transport, TransportError};
 use channel::Failure;
 use command::Command;
 use session::Connection;
+use worker::{Ran, Worker};
 
 /// The SSH connection to one host.
 pub struct Ssh {
     settings: SshSettings,
     state: Mutex<State>,
-    channels: Semaphore,
+    channels: Arc<Semaphore>,
     counters: Counters,
 }
 
@@ -54,7 +60,7 @@ struct State {
 impl Ssh {
     /// A transport for `settings`; nothing is contacted until the first exec.
     pub fn new(settings: SshSettings) -> Ssh {
-        let channels = Semaphore::new(settings.max_channels.max(1));
+        let channels = Arc::new(Semaphore::new(settings.max_channels.max(1)));
         Ssh {
             settings,
             state: Mutex::new(State::default()),
@@ -122,15 +128,96 @@ impl Ssh {
         limit: Option<Duration>,
     ) -> Result<ExecOutput, TransportError> {
         let connection = self.connection().await?;
-        // The semaphore is never closed, so acquiring only waits.
-        let _permit = self
-            .channels
-            .acquire()
-            .await
-            .map_err(|e| self.error(e.to_string()))?;
+        let _permit = self.permit(&connection).await?;
         channel::run(&connection.handle, command, stdin, limit)
             .await
             .map_err(|failure| self.failure(failure, connection.handle.is_closed()))
+    }
+
+    /// Runs `script` in a resident shell started with `shell` (its user's
+    /// idle one, or a new one), and keeps the shell for the next script
+    /// when all went well.
+    async fn run_resident(
+        &self,
+        shell: &Command,
+        script: &str,
+        stdin: &[u8],
+    ) -> Result<ExecOutput, TransportError> {
+        let connection = self.connection().await?;
+        let lost = |failure| self.failure(failure, connection.handle.is_closed());
+        let mut worker = match connection.workers.take(&shell.become_user) {
+            Some(worker) => worker,
+            None => {
+                let permit = self.permit(&connection).await?;
+                Worker::start(&connection.handle, shell, permit)
+                    .await
+                    .map_err(lost)?
+            }
+        };
+        match worker.run(script, stdin).await.map_err(lost)? {
+            Ran::Done(out) => {
+                connection.workers.put(worker);
+                Ok(out)
+            }
+            Ran::Ended(out) => Ok(out),
+        }
+    }
+
+    /// A free channel slot. Idle resident shells hold slots: when none is
+    /// free, they are ended one by one before waiting for a running one.
+    async fn permit(
+        &self,
+        connection: &Connection,
+    ) -> Result<OwnedSemaphorePermit, TransportError> {
+        loop {
+            if let Ok(permit) = self.channels.clone().try_acquire_owned() {
+                return Ok(permit);
+            }
+            if !connection.workers.retire_one() {
+                break;
+            }
+        }
+        // The semaphore is never closed, so acquiring only waits.
+        self.channels
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| self.error(e.to_string()))
+    }
+
+    /// Runs `script` in the resident shell, or on a channel of its own when
+    /// it is `alone`, has a time limit (the host's timeout(1) stops it and
+    /// what it started) or more stdin than is sent to a resident shell.
+    fn exec_on(
+        &self,
+        script: &str,
+        stdin: &[u8],
+        become_: Option<&Become>,
+        limit: Option<Duration>,
+        alone: bool,
+    ) -> Result<ExecOutput, TransportError> {
+        let s = &self.settings;
+        // The sooner of `--command-timeout` and the caller's limit.
+        let limit = match (s.command_timeout, limit) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let password = s.become_password.as_ref();
+        let resident = !alone && limit.is_none() && stdin.len() <= resident::MAX_STDIN;
+        let (command, sent, mut out) = if resident {
+            let shell = Command::new(resident::START, become_, &s.user, password);
+            let out = block_on(self.run_resident(&shell, script, stdin))?;
+            (shell, script.len() + stdin.len(), out)
+        } else {
+            let command = Command::new(script, become_, &s.user, password).within(limit);
+            let out = block_on(self.run(&command, stdin, limit))?;
+            let sent = command.sent_len(stdin);
+            (command, sent, out)
+        };
+        self.counters
+            .record(sent, out.stdout.len() + out.stderr.len());
+        command::explain_sudo(&mut out, &command, &s.user, &s.target());
+        Ok(out)
     }
 
     fn failure(&self, failure: Failure, disconnected: bool) -> TransportError {
@@ -177,20 +264,17 @@ impl Transport for Ssh {
         become_: Option<&Become>,
         limit: Option<Duration>,
     ) -> Result<ExecOutput, TransportError> {
-        let s = &self.settings;
-        // The sooner of `--command-timeout` and the caller's limit.
-        let limit = match (s.command_timeout, limit) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        let command =
-            Command::new(script, become_, &s.user, s.become_password.as_ref()).within(limit);
-        let stdin = stdin.unwrap_or_default();
-        let mut out = block_on(self.run(&command, stdin, limit))?;
-        self.counters
-            .record(command.sent_len(stdin), out.stdout.len() + out.stderr.len());
-        command::explain_sudo(&mut out, &command, &s.user, &s.target());
-        Ok(out)
+        self.exec_on(script, stdin.unwrap_or_default(), become_, limit, false)
+    }
+
+    fn exec_alone(
+        &self,
+        script: &str,
+        stdin: Option<&[u8]>,
+        become_: Option<&Become>,
+        limit: Option<Duration>,
+    ) -> Result<ExecOutput, TransportError> {
+        self.exec_on(script, stdin.unwrap_or_default(), become_, limit, true)
     }
 
     fn counters(&self) -> &Counters {

@@ -63,6 +63,8 @@ impl client::Handler for Client {
 /// kept alive beside it.
 pub(crate) struct Connection {
     pub handle: Handle<Client>,
+    /// Resident shells waiting for their next script.
+    pub workers: super::worker::Pool,
     _jump: Option<Box<Connection>>,
 }
 
@@ -212,6 +214,7 @@ async fn connect_once(s: &SshSettings) -> Result<Connection, Failed> {
         })??;
     Ok(Connection {
         handle,
+        workers: Default::default(),
         _jump: jump,
     })
 }
