@@ -251,12 +251,21 @@ impl Iptables {
 
 impl Task for Iptables {
     fn probe(&self) -> Option<String> {
-        let mut s = netfilter::SECTION_FN.to_string();
+        let mut s = String::from(crate::probe::INLINE);
+        s.push_str(netfilter::SECTION_FN);
         let mut list = format!("{} -t {}", self.tools.iptables, quote(&self.table));
         if let Some(w) = &self.wait {
             list.push_str(&format!(" -w {}", quote(w)));
         }
-        s.push_str(&format!("o=$({list} -S); tend_sec list $? \"$o\"\n"));
+        // Probes only look, so a table's listing is the same for every rule
+        // probed in one batch: the first probe keeps it in the batch's
+        // shell for the others (a failed listing is not kept, so that each
+        // probe has its own error).
+        let memo = listing_variable(self.tools.iptables, &self.table);
+        s.push_str(&format!(
+            "if [ \"${{{memo}_rc:-1}}\" != 0 ]; then {memo}=$({list} -S); {memo}_rc=$?; fi\n\
+             tend_sec list \"${memo}_rc\" \"${memo}\"\n"
+        ));
         if matches!(self.op, Op::Rule { .. }) {
             s.push_str(&format!(
                 "o=$({} 2>&1); tend_sec check $? \"$o\"\n",
@@ -401,6 +410,16 @@ impl Task for Iptables {
             }
         }
     }
+}
+
+/// The shell variable that holds `tool`'s listing of `table` for the rest
+/// of a batch.
+fn listing_variable(tool: &str, table: &str) -> String {
+    let word: String = format!("{tool}_{table}")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("__tend_listing_{word}")
 }
 
 #[cfg(test)]

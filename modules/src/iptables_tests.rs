@@ -234,7 +234,7 @@ fn an_absent_rule_is_appended() {
     let t = task(HTTP()).unwrap();
     let probe_script = t.probe().unwrap();
     assert!(
-        probe_script.contains("o=$(iptables -t filter -S); tend_sec list"),
+        probe_script.contains("__tend_listing_iptables_filter=$(iptables -t filter -S);"),
         "{probe_script}"
     );
     assert!(
@@ -523,4 +523,58 @@ fn garbage_probe_output_is_an_error() {
     );
     assert!(e.msg.contains("you must be root"), "{e}");
     assert!(t.plan(None).is_err());
+}
+
+#[test]
+fn rules_probed_in_one_batch_share_one_listing_of_their_table() {
+    let dir = crate::content::testing::TempDir::new("iptables-listing");
+    let calls = dir.0.join("calls");
+    // Lists the table (or fails to, when told), counts each listing; no
+    // rule is in it.
+    let fake = format!(
+        "#!/bin/sh\ncase \" $* \" in *' -S '*) echo S >> {calls}; [ -e {fail} ] && exit 4; echo '-P INPUT ACCEPT';; *) exit 1;; esac\n",
+        calls = calls.display(),
+        fail = dir.path("fail"),
+    );
+    std::fs::write(dir.path("iptables"), fake).unwrap();
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(dir.path("iptables"))
+        .status()
+        .unwrap();
+    let probes: Vec<String> = [
+        HTTP(),
+        json!({"chain": "INPUT", "in_interface": "lo", "jump": "ACCEPT"}),
+    ]
+    .into_iter()
+    .map(|p| task(p).unwrap().probe().unwrap())
+    .collect();
+    assert!(probes.iter().all(|p| p.starts_with(crate::probe::INLINE)));
+    // As a batch runs inline probes: one after the other in one shell.
+    let batch = format!("{{\n{}\n}}\necho ==\n{{\n{}\n}}\n", probes[0], probes[1]);
+    let run = || {
+        let out = std::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(&batch)
+            .env("PATH", format!("{}:/usr/bin:/bin", dir.0.display()))
+            .output()
+            .unwrap();
+        let calls = std::fs::read_to_string(&calls).unwrap_or_default();
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            calls.lines().count(),
+        )
+    };
+    let (out, listings) = run();
+    assert_eq!(listings, 1, "{out}");
+    for answer in out.split("==\n") {
+        let want = netfilter::section_text("list", 0, "-P INPUT ACCEPT");
+        assert!(answer.starts_with(&want), "{answer:?}");
+    }
+    // A failed listing is not kept: each probe gets its own error.
+    std::fs::write(dir.path("fail"), "").unwrap();
+    std::fs::remove_file(&calls).unwrap();
+    let (out, listings) = run();
+    assert_eq!(listings, 2, "{out}");
+    assert_eq!(out.matches("list 4\n").count(), 2, "{out}");
 }

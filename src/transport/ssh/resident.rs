@@ -22,10 +22,12 @@ use crate::transport::{ExecOutput, OUTPUT_CAP};
 /// commands from stdin and runs each as soon as it is parsed.
 pub(crate) const START: &str = "exec /bin/sh -s";
 
-/// The most stdin sent to a resident shell. The shell holds a
-/// here-document whole before the script starts; more goes on a channel of
-/// its own, streamed to the script as it reads.
-pub(crate) const MAX_STDIN: usize = 1 << 20;
+/// The most stdin sent to a resident shell; more goes on a channel of its
+/// own, streamed to the script as it reads. The shell holds a
+/// here-document whole before the script starts, and where `/bin/sh` is
+/// bash it reads its input one byte at a time (it cannot give back what
+/// it read too far): a here-document costs it a system call per byte.
+pub(crate) const MAX_STDIN: usize = 64 << 10;
 
 /// Sent once, before the first request.
 pub(crate) const PREAMBLE: &str = "_tend_end() { printf '\\n__TEND_%s_RC %s\\n' \"$1\" \"$2\"; \

@@ -128,7 +128,7 @@ impl Pool {
     pub fn take(&self, user: &Option<String>) -> Option<Worker> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         let at = idle.iter().position(|w| &w.user == user)?;
-        Some(idle.swap_remove(at))
+        Some(idle.remove(at))
     }
 
     pub fn put(&self, worker: Worker) {
