@@ -63,15 +63,8 @@ pub struct RunArgs {
     /// Show changes as diffs.
     #[arg(short = 'D', long)]
     pub diff: bool,
-    /// Only tasks with these tags (comma-separated, repeatable).
-    #[arg(short = 't', long = "tags")]
-    pub tags: Vec<String>,
-    /// Skip tasks with these tags (comma-separated, repeatable).
-    #[arg(long = "skip-tags")]
-    pub skip_tags: Vec<String>,
-    /// Hosts worked on at once (default: every host of the batch).
-    #[arg(short = 'f', long, default_value_t = 0)]
-    pub forks: usize,
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// Run notified handlers on a host even after it failed.
     #[arg(long)]
     pub force_handlers: bool,
@@ -104,6 +97,20 @@ pub struct RunArgs {
     pub splay: u64,
     #[command(flatten)]
     pub connection: ConnectionArgs,
+}
+
+/// Which tasks run, and on how many hosts at once: `run` and `plan`.
+#[derive(Args, Debug, Clone)]
+pub struct SelectArgs {
+    /// Only tasks with these tags (comma-separated, repeatable).
+    #[arg(short = 't', long = "tags")]
+    pub tags: Vec<String>,
+    /// Skip tasks with these tags (comma-separated, repeatable).
+    #[arg(long = "skip-tags")]
+    pub skip_tags: Vec<String>,
+    /// Hosts worked on at once (default: every host of the batch).
+    #[arg(short = 'f', long, default_value_t = 0)]
+    pub forks: usize,
 }
 
 /// How to reach hosts over SSH.

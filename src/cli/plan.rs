@@ -20,7 +20,7 @@ use crate::inventory::Inventory;
 use crate::plan::{self, Checker, PlanFile, PlanHook, Problem, Recorder, RunSpec, Survey};
 use crate::report::{Human, Reporter};
 
-use super::args::{ConnectionArgs, PlaybookArgs};
+use super::args::{ConnectionArgs, PlaybookArgs, SelectArgs};
 use super::extra_vars;
 
 #[derive(Args, Debug, Clone)]
@@ -30,15 +30,8 @@ pub struct PlanArgs {
     /// Write the plan to this file, for `tend apply`.
     #[arg(short = 'o', long = "out", value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Only tasks with these tags (comma-separated, repeatable).
-    #[arg(short = 't', long = "tags")]
-    pub tags: Vec<String>,
-    /// Skip tasks with these tags (comma-separated, repeatable).
-    #[arg(long = "skip-tags")]
-    pub skip_tags: Vec<String>,
-    /// Hosts worked on at once (default: every host of the batch).
-    #[arg(short = 'f', long, default_value_t = 0)]
-    pub forks: usize,
+    #[command(flatten)]
+    pub select: SelectArgs,
     #[command(flatten)]
     pub connection: ConnectionArgs,
 }
@@ -86,8 +79,8 @@ pub fn plan(args: &PlanArgs) -> Result<u8, Error> {
             .collect(),
         extra_vars: extra_vars::parse_all(&common.extra_vars)?,
         limit: common.limit.clone(),
-        tags: super::run::split_list(&args.tags),
-        skip_tags: super::run::split_list(&args.skip_tags),
+        tags: super::run::split_list(&args.select.tags),
+        skip_tags: super::run::split_list(&args.select.skip_tags),
     };
     if let Some(out) = &args.out {
         if out.exists() && !plan::is_plan_file(out) {
@@ -107,7 +100,7 @@ pub fn plan(args: &PlanArgs) -> Result<u8, Error> {
         Mode {
             check: true,
             diff: true,
-            forks: args.forks,
+            forks: args.select.forks,
             verbosity: 0,
             connection: super::connection::options(&args.connection)?,
             hook: recorder.clone(),

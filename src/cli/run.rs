@@ -20,9 +20,9 @@ pub fn run(args: &RunArgs) -> Result<u8, Error> {
         // A drift run's summary shows what drifted as diffs.
         diff: args.diff || args.drift,
         limit: common.limit.clone(),
-        tags: split_list(&args.tags),
-        skip_tags: split_list(&args.skip_tags),
-        forks: args.forks,
+        tags: split_list(&args.select.tags),
+        skip_tags: split_list(&args.select.skip_tags),
+        forks: args.select.forks,
         verbosity: args.verbose,
         force_handlers: args.force_handlers,
         extra_vars: extra_vars::parse_all(&common.extra_vars)?,

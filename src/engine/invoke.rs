@@ -58,13 +58,18 @@ impl Unobserved {
     }
 }
 
+/// Where a script runs: see `Transport`'s methods of the same names.
+#[derive(Clone, Copy)]
+enum Via {
+    Within,
+    Alone,
+    Fresh,
+}
+
 impl Target {
+    /// As [`Target::exec`], over a new connection (`Step::fresh_connection`).
     pub fn exec_fresh(&self, script: &str, stdin: Option<&[u8]>) -> Result<StepOutput, String> {
-        let full = format!("{}{script}", self.env);
-        self.transport
-            .exec_fresh(&full, stdin, self.become_.as_ref())
-            .map(step_output)
-            .map_err(|e| e.message)
+        self.run_via(script, stdin, Via::Fresh).map(step_output)
     }
 
     pub fn exec(&self, script: &str, stdin: Option<&[u8]>) -> Result<StepOutput, String> {
@@ -73,21 +78,16 @@ impl Target {
 
     /// As [`Target::exec`], in a session of its own (`Step::own_channel`).
     pub fn exec_alone(&self, script: &str, stdin: Option<&[u8]>) -> Result<StepOutput, String> {
-        self.run_on(script, stdin, true).map(step_output)
+        self.run_via(script, stdin, Via::Alone).map(step_output)
     }
 
     /// Runs `script` within the task's `timeout`, and returns all the
     /// transport says, `truncated` too.
     pub fn run(&self, script: &str, stdin: Option<&[u8]>) -> Result<ExecOutput, String> {
-        self.run_on(script, stdin, false)
+        self.run_via(script, stdin, Via::Within)
     }
 
-    fn run_on(
-        &self,
-        script: &str,
-        stdin: Option<&[u8]>,
-        alone: bool,
-    ) -> Result<ExecOutput, String> {
+    fn run_via(&self, script: &str, stdin: Option<&[u8]>, via: Via) -> Result<ExecOutput, String> {
         let full = if self.env.is_empty() {
             script.to_string()
         } else {
@@ -108,10 +108,11 @@ impl Target {
             None => None,
         };
         let become_ = self.become_.as_ref();
-        let out = if alone {
-            self.transport.exec_alone(&full, stdin, become_, limit)
-        } else {
-            self.transport.exec_within(&full, stdin, become_, limit)
+        let transport = &self.transport;
+        let out = match via {
+            Via::Within => transport.exec_within(&full, stdin, become_, limit),
+            Via::Alone => transport.exec_alone(&full, stdin, become_, limit),
+            Via::Fresh => transport.exec_fresh(&full, stdin, become_, limit),
         }
         .map_err(|e| e.message)?;
         if out.timed_out {

@@ -97,10 +97,8 @@ impl Transport for Local {
             stdout.bytes.len() + stderr.bytes.len(),
         );
         if timed_out {
-            let limit = limit.unwrap_or_default();
-            stderr.bytes.extend_from_slice(
-                format!("\ntend: the script was stopped after {limit:?}\n").as_bytes(),
-            );
+            let note = super::stopped_note(limit.unwrap_or_default());
+            stderr.bytes.extend_from_slice(note.as_bytes());
         }
         Ok(ExecOutput {
             rc: if timed_out {

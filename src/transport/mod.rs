@@ -63,6 +63,14 @@ impl Capture {
     }
 }
 
+/// What a script's stderr ends with when its time limit (a task's
+/// `timeout`, or `--command-timeout`) stopped it.
+pub(crate) fn stopped_note(limit: Duration) -> String {
+    format!(
+        "\ntend: the script was stopped after {limit:?}, its command timeout (the task's `timeout:` or --command-timeout)\n"
+    )
+}
+
 /// The host could not be reached or the script could not be started:
 /// the host is unreachable, not the task failed.
 #[derive(Debug, Clone)]
@@ -115,16 +123,18 @@ pub trait Transport: Send + Sync {
     ) -> Result<ExecOutput, TransportError> {
         self.exec_within(script, stdin, become_, None)
     }
-    /// Runs `script` over a new connection to the host, as proof that a new
-    /// connection can still be made (after a firewall change). Transports
-    /// without connections just run it.
+    /// Runs `script` over a new connection to the host, within `limit` as
+    /// [`Transport::exec_within`], as proof that a new connection can still
+    /// be made (after a firewall change). Transports without connections
+    /// just run it.
     fn exec_fresh(
         &self,
         script: &str,
         stdin: Option<&[u8]>,
         become_: Option<&Become>,
+        limit: Option<Duration>,
     ) -> Result<ExecOutput, TransportError> {
-        self.exec(script, stdin, become_)
+        self.exec_within(script, stdin, become_, limit)
     }
     /// Round trips and bytes so far, for `-v` and the JSON report.
     fn counters(&self) -> &Counters;

@@ -11,7 +11,7 @@ use tokio::io::AsyncReadExt;
 
 use super::command::{Command, KILL_AFTER};
 use super::session::Client;
-use crate::transport::{Capture, ExecOutput};
+use crate::transport::{Capture, ExecOutput, stopped_note};
 
 /// How a channel ended, when it did not end with the script's exit.
 #[derive(Debug)]
@@ -98,10 +98,6 @@ pub(crate) async fn run(
             Ok(got.output(rc, timed_out))
         }
     }
-}
-
-fn stopped_note(limit: Duration) -> String {
-    format!("\ntend: the script was stopped after {limit:?} (command timeout)\n")
 }
 
 /// Opens a session channel. OpenSSH frees a finished session's slot a

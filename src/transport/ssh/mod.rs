@@ -246,9 +246,10 @@ impl Transport for Ssh {
         script: &str,
         stdin: Option<&[u8]>,
         become_: Option<&Become>,
+        limit: Option<Duration>,
     ) -> Result<ExecOutput, TransportError> {
         let fresh = Ssh::new(self.settings.clone());
-        let out = fresh.exec(script, stdin, become_);
+        let out = fresh.exec_within(script, stdin, become_, limit);
         let (trips, sent, received) = fresh.counters.snapshot();
         for _ in 0..trips {
             self.counters.record(0, 0);

@@ -115,19 +115,12 @@ impl Reply {
             .and_then(|e| std::str::from_utf8(&e.tail).ok())
             .and_then(|rc| rc.trim().parse().ok())
             .unwrap_or(-1);
-        let (stdout, out_cut) = self.stdout.into_text();
-        let (stderr, err_cut) = self.stderr.into_text();
-        ExecOutput {
-            rc,
-            stdout,
-            stderr,
-            timed_out: false,
-            truncated: out_cut || err_cut,
-        }
+        self.unfinished(rc)
     }
 
-    /// What came before the channel ended without the markers (the shell
-    /// never started, say sudo refused): everything, as a channel gives it.
+    /// What came before the markers, or before the channel ended without
+    /// them (the shell never started, say sudo refused: then everything,
+    /// as a channel gives it), with `rc`.
     pub fn unfinished(self, rc: i32) -> ExecOutput {
         let (stdout, out_cut) = self.stdout.into_text();
         let (stderr, err_cut) = self.stderr.into_text();
@@ -256,31 +249,18 @@ mod tests {
             input.write_all(&request(script, stdin, &nonce)).unwrap();
             input.flush().unwrap();
             let mut reply = Reply::new(&nonce);
-            let mut chunk = [0u8; 4096];
             // Both markers come after the script ended: read stdout to its
             // marker, then stderr to its own.
-            while reply.stdout.ended.is_none() {
-                let n = self
-                    .child
-                    .stdout
-                    .as_mut()
-                    .unwrap()
-                    .read(&mut chunk)
-                    .unwrap();
-                assert!(n > 0, "the shell ended");
-                reply.take_stdout(&chunk[..n]);
+            fn read_to_marker(pipe: &mut impl Read, marked: &mut Marked) {
+                let mut chunk = [0u8; 4096];
+                while marked.ended.is_none() {
+                    let n = pipe.read(&mut chunk).unwrap();
+                    assert!(n > 0, "the shell ended");
+                    marked.take(&chunk[..n]);
+                }
             }
-            while reply.stderr.ended.is_none() {
-                let n = self
-                    .child
-                    .stderr
-                    .as_mut()
-                    .unwrap()
-                    .read(&mut chunk)
-                    .unwrap();
-                assert!(n > 0, "the shell ended");
-                reply.take_stderr(&chunk[..n]);
-            }
+            read_to_marker(self.child.stdout.as_mut().unwrap(), &mut reply.stdout);
+            read_to_marker(self.child.stderr.as_mut().unwrap(), &mut reply.stderr);
             assert!(reply.complete() && !reply.overrun());
             reply.output()
         }
