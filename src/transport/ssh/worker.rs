@@ -48,9 +48,10 @@ impl Worker {
             .map_err(|e| Failure::Start(format!("cannot start the shell: {e}")))?;
         let mut first = command.stdin_prefix().to_vec();
         first.extend_from_slice(resident::PREAMBLE.as_bytes());
-        tx.data(&first[..])
-            .await
-            .map_err(|e| Failure::Start(format!("cannot start the shell: {e}")))?;
+        // A shell that never started (sudo refused) closes the channel: the
+        // first request then returns its exit status and what it printed,
+        // as a channel of its own would, rather than this write's error.
+        let _ = tx.data(&first[..]).await;
         Ok(Worker {
             user: command.become_user.clone(),
             rx,
