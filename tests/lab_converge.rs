@@ -312,6 +312,82 @@ fn a_converged_forty_task_run_costs_few_round_trips() {
     lab.ssh_ok("h1", &format!("rm -rf {target}"));
 }
 
+/// On a fresh host every task changes something, and every change makes
+/// the answers of probes taken before it stale: a probe that asks a daemon
+/// (`systemctl`, `iptables`) is then not sent ahead of its task, where it
+/// would be thrown away unread, but asked by its own task. Counted with a
+/// `systemctl` that logs its calls, first on the play's PATH.
+#[test]
+fn a_probe_that_asks_a_daemon_waits_for_its_task_while_tasks_change() {
+    let Some(lab) = lab::lab("a_probe_that_asks_a_daemon_waits_for_its_task_while_tasks_change")
+    else {
+        return;
+    };
+    let dir = Dir::new("costly-ahead");
+    let id = std::process::id();
+    let (unit, base) = (
+        format!("tend-quiet-{id}"),
+        format!("/tmp/tend-lab-costly-{id}"),
+    );
+    let (wrap, log) = (format!("{base}-bin"), format!("{base}.log"));
+    let unit_file = format!("/etc/systemd/system/{unit}.service");
+    lab.ssh_ok(
+        "h1",
+        &format!(
+            "rm -rf {base}* && mkdir -p {wrap} && \
+             printf '#!/bin/sh\\necho \"$*\" >> {log}\\nexec /usr/bin/systemctl \"$@\"\\n' > {wrap}/systemctl && \
+             chmod +x {wrap}/systemctl && \
+             printf '[Service]\\nType=oneshot\\nRemainAfterExit=yes\\nExecStart=/bin/true\\n' > {unit_file} && \
+             systemctl daemon-reload"
+        ),
+    );
+    let copies: String = (1..=5)
+        .map(|i| format!("    - copy: {{content: \"{i}\\n\", dest: \"{base}-{i}\"}}\n"))
+        .collect();
+    let playbook = dir.write(
+        "site.yml",
+        format!(
+            "- hosts: all\n  gather_facts: false\n  environment:\n    PATH: \"{wrap}:/usr/sbin:/usr/bin:/sbin:/bin\"\n  tasks:\n{copies}\
+             \x20   - systemd: {{name: {unit}, state: started}}\n"
+        ),
+    );
+    let inventory = dir.write(
+        "inventory.ini",
+        format!("{}\n", lab.host("h1", "h1").line()),
+    );
+    let run = || {
+        let run = dir.tend([
+            "run",
+            playbook.to_str().unwrap(),
+            "-i",
+            inventory.to_str().unwrap(),
+        ]);
+        run.assert_ok();
+        run
+    };
+    // The unit's probe is its `systemctl show --no-pager`.
+    let probes = || {
+        lab.ssh_ok("h1", &format!("cat {log}"))
+            .lines()
+            .filter(|l| l.contains("--no-pager") && l.contains(&unit))
+            .count()
+    };
+    assert_eq!(run().changed("h1"), 6);
+    assert_eq!(
+        probes(),
+        2,
+        "the task's probe and the one that verifies its start"
+    );
+    // Converged: the probe comes in a batch of its own once the copies
+    // are seen to change nothing, and only once.
+    assert_eq!(run().changed("h1"), 0);
+    assert_eq!(probes(), 3);
+    lab.ssh_ok(
+        "h1",
+        &format!("systemctl stop {unit}; rm -rf {base}* {unit_file}; systemctl daemon-reload"),
+    );
+}
+
 fn one_file_playbook(dir: &Dir, path: &str) -> PathBuf {
     dir.write(
         "site.yml",

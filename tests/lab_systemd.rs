@@ -399,5 +399,21 @@ fn daemon_reload_alone_acts_only_when_a_unit_changed_on_disk() {
     assert_eq!(h.prop("lab-hello", "NeedDaemonReload"), "no");
     assert_eq!(h.prop("lab-hello", "Environment"), "X=1");
     assert_eq!(h.changed(&h.run(reload, &[])), 0);
+    // A generator's input (fstab) newer than systemd's last load.
+    h.sh("touch /etc/fstab");
+    let check = h.run(reload, &["--check", "--diff"]);
+    assert!(
+        check.stdout.contains("-daemon: needs reload (/etc/fstab)"),
+        "{}",
+        check.stdout
+    );
+    assert_eq!(h.changed(&h.run(reload, &[])), 1);
+    // With nothing pending, a restart asked to reload does not: systemd's
+    // last load stays where it was.
+    let loaded = || h.sh("systemctl show -p UnitsLoadTimestamp --value");
+    let before = loaded();
+    let restart = "    - systemd: {name: lab-hello, state: restarted, daemon_reload: true}\n";
+    assert_eq!(h.changed(&h.run(restart, &[])), 1);
+    assert_eq!(loaded(), before);
     h.sh("systemctl stop lab-hello && rm -rf /etc/systemd/system/lab-hello.service.d && systemctl daemon-reload");
 }

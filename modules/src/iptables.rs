@@ -251,7 +251,7 @@ impl Iptables {
 
 impl Task for Iptables {
     fn probe(&self) -> Option<String> {
-        let mut s = String::from(crate::probe::INLINE);
+        let mut s = format!("{}{}", crate::probe::INLINE, crate::probe::COSTLY);
         s.push_str(netfilter::SECTION_FN);
         let mut list = format!("{} -t {}", self.tools.iptables, quote(&self.table));
         if let Some(w) = &self.wait {

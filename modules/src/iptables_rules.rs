@@ -293,7 +293,7 @@ impl Task for IptablesRules {
             "printf '%s' {} | unshare --net sh -c '{restore} && {save} -t {t}'",
             quote(&self.source)
         );
-        let mut s = netfilter::SECTION_FN.to_string();
+        let mut s = format!("{}{}", crate::probe::COSTLY, netfilter::SECTION_FN);
         s.push_str(&format!("o=$({save} -t {t}); tend_sec live $? \"$o\"\n"));
         s.push_str(&format!(
             "if o=$({sandbox} 2>/dev/null); then tend_sec want 0 \"$o\"; else rc=$?; o=$({sandbox} 2>&1); tend_sec want $rc \"$o\"; fi\n"

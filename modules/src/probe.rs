@@ -55,6 +55,19 @@ impl FileState {
 /// The most file content a probe brings back for a diff or an edit.
 pub const MAX_CONTENT: u64 = 8 * 1024 * 1024;
 
+/// A line in a probe that asks a daemon (`systemctl`, `iptables`): a few
+/// milliseconds of the host's CPU, where a file probe costs a fraction of
+/// one. The engine sends such a probe ahead of its task only when the
+/// host is in a stretch of tasks that change nothing (a batch has been
+/// taken since the last change): on a host where every task changes
+/// something, a probe sent ahead is thrown away unread at the next change.
+pub const COSTLY: &str = "# tend: costly\n";
+
+/// Whether `probe` contains [`COSTLY`].
+pub fn is_costly(probe: &str) -> bool {
+    probe.contains(COSTLY)
+}
+
 /// The first line of a probe that may run in the batch's own shell rather
 /// than a subshell: it never exits, changes directory, options or traps,
 /// and sets every variable before it reads it. A subshell is a fork, and on

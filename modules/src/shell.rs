@@ -6,6 +6,13 @@
 /// EXIT trap, so temporary files go even then.
 pub const EXIT_ON_SIGNALS: &str = "trap 'exit 1' HUP INT TERM PIPE\n";
 
+/// The shell variable that holds a script's stdin, less its final newline,
+/// where the transport can give it so (a resident shell, text stdin): a
+/// script that only copies its stdin to a file can then do it with the
+/// shell's own `printf`, not a `cat` process. Unset elsewhere: the script
+/// reads its stdin as always.
+pub const STDIN_VAR: &str = "_tend_in";
+
 /// Quotes `s` as one shell word, safe whatever it holds.
 pub fn quote(s: &str) -> String {
     if !s.is_empty()

@@ -3,13 +3,16 @@
 //! `systemd_service` does, from one read-only probe (`systemctl show` and
 //! `is-enabled`; see `unit_state`). `service` runs the same task.
 //!
-//! Differences from Ansible, on purpose: `daemon_reload` alone reloads,
-//! and reports a change, only when systemd has not read everything on disk
-//! yet (a unit's `NeedDaemonReload`, or a file in the unit directories
-//! newer than systemd's last load); with other actions it always reloads
-//! first. Ansible reloads every time and never reports it, which tend
-//! cannot do without a step on every run. `daemon_reexec` always runs and
-//! reports a change. Only the system manager is supported (`scope: system`).
+//! Differences from Ansible, on purpose: `daemon_reload` reloads, and
+//! reports a change, only when systemd has not read everything on disk yet
+//! (the unit's `NeedDaemonReload`, or a file newer than systemd's last load
+//! in the unit directories or among the generators' inputs; see
+//! `unit_state::reload_script`), or after the task changed the unit's
+//! links (enable, mask), before any other action. Ansible reloads every
+//! time and never reports it, which tend cannot do without a step on every
+//! run; a reload with nothing to read reruns every generator and costs
+//! about a tenth of a second of the host's CPU. `daemon_reexec` always runs
+//! and reports a change. Only the system manager is supported (`scope: system`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -169,17 +172,16 @@ impl Task for SystemdTask {
         // their own reload when daemon_reload follows them.
         let (files, actions) = unit_part.script.split_at(unit_part.files_end);
         let (mut script, mut before, mut after) = (files.to_string(), String::new(), String::new());
-        let acting = unit_part.changed() || self.daemon_reexec;
         if self.daemon_reload && !applied {
-            // Reload when systemd has not read everything yet; and before
-            // any other action, as Ansible does, since it costs little then.
+            // Reload when systemd has not read everything yet, or has not
+            // read the links this task's unit-file changes just made.
             let mut pending = Sections::parse(observed)?.reload()?;
             if status.get("NeedDaemonReload").and_then(Value::as_str) == Some("yes") {
                 let id = status.get("Id").and_then(Value::as_str);
                 let name = self.control.as_ref().map(|c| c.name.as_str());
                 pending.units.extend(id.or(name).map(str::to_string));
             }
-            if pending.any() || acting {
+            if pending.any() || !files.is_empty() {
                 script.push_str(&control::systemctl(
                     "failure during daemon-reload",
                     "daemon-reload",
@@ -369,15 +371,16 @@ mod tests {
             s.contains("enable -- ") && !s.contains("--no-reload"),
             "{s}"
         );
-        // Nothing pending: reloaded anyway before another action, not alone.
+        // Nothing pending: no reload before another action either.
         let out = format!("{}== reload\nend\n", unit(STOPPED, "enabled"));
         let p = plan(
             json!({"name": "app", "state": "started", "daemon_reload": true}),
             &out,
         )
         .unwrap();
-        assert_eq!(p.diff[0].before, "daemon: up to date\nactive: inactive\n");
-        assert_eq!(p.diff[0].after, "daemon: reloaded\nactive: active\n");
+        assert!(!p.steps[0].script.contains("daemon-reload"));
+        assert_eq!(p.diff[0].before, "active: inactive\n");
+        assert_eq!(p.diff[0].after, "active: active\n");
         let out = format!("{}== reload\nend\n", unit(RUNNING, "enabled"));
         let p = plan(
             json!({"name": "app", "state": "started", "daemon_reload": true}),

@@ -104,7 +104,7 @@ impl UnitState {
 pub(crate) fn probe_script(name: &str) -> String {
     let props = PROPERTIES.join(",");
     format!(
-        "echo '== unit'\n\
+        "{COSTLY}echo '== unit'\n\
          n={q}\n\
          if ! command -v systemctl >/dev/null 2>&1; then echo no-systemctl\n\
          elif o=$(systemctl show --no-pager -p {props} -- \"$n\" 2>/dev/null); then\n\
@@ -118,13 +118,16 @@ pub(crate) fn probe_script(name: &str) -> String {
          fi\n",
         q = quote(name),
         nl = "\n",
+        COSTLY = crate::probe::COSTLY,
     )
 }
 
 /// The probe section (`== reload`) saying what systemd has not read yet:
-/// the paths under the unit directories modified after systemd last loaded
-/// its units (`file PATH` or `dir PATH`, newer than `UnitsLoadTimestamp`;
-/// a directory's mtime is all a deleted file leaves); then `end`. One
+/// the paths modified after systemd last loaded its units (`file PATH` or
+/// `dir PATH`, newer than `UnitsLoadTimestamp`; a directory's mtime is all
+/// a deleted file leaves) under the unit directories, the generator
+/// directories, and the files the stock generators read (`fstab`,
+/// `crypttab`, SysV scripts, `rc.local`); then `end`. One
 /// `find` and one `tr`: the probe runs before and after every change of a
 /// unit, and each process costs. The task's own unit adds its `NeedDaemonReload`.
 /// Asking every loaded unit for its `NeedDaemonReload` would catch a file
@@ -132,15 +135,20 @@ pub(crate) fn probe_script(name: &str) -> String {
 /// on every run (`systemctl show '*'`), for a case `find` misses only
 /// when mtimes are forged.
 pub(crate) fn reload_script() -> String {
+    let mut s = String::from(crate::probe::COSTLY);
+    s.push_str(
     "echo '== reload'\n\
      if command -v systemctl >/dev/null 2>&1; then\n\
      \x20 t=$(systemctl show --timestamp=us+utc -p UnitsLoadTimestamp --value 2>/dev/null || true) &&\n\
      \x20 d='/etc/systemd/system /run/systemd/system /usr/local/lib/systemd/system /usr/lib/systemd/system' &&\n\
-     \x20 { [ -L /lib ] || d=\"$d /lib/systemd/system\"; } &&\n\
+     \x20 d=\"$d /etc/systemd/system-generators /usr/local/lib/systemd/system-generators /usr/lib/systemd/system-generators\" &&\n\
+     \x20 d=\"$d /etc/fstab /etc/crypttab /etc/veritytab /etc/integritytab /etc/init.d /etc/rc.local\" &&\n\
+     \x20 { [ -L /lib ] || d=\"$d /lib/systemd/system /lib/systemd/system-generators\"; } &&\n\
      \x20 if [ -n \"$t\" ]; then find $d -newermt \"$t\" \\( \\( -type d -printf 'dir %p\\0' \\) -o -printf 'file %p\\0' \\) 2>/dev/null | tr '\\n\\0' '?\\n'; fi &&\n\
      \x20 echo end\n\
-     else echo no-systemctl; fi\n"
-        .to_string()
+     else echo no-systemctl; fi\n",
+    );
+    s
 }
 
 /// The most paths a [`Pending`] names.

@@ -4,7 +4,7 @@
 //! leaves the old file as it was and removes the temporary file.
 
 use crate::Step;
-use crate::shell::{EXIT_ON_SIGNALS, quote};
+use crate::shell::{EXIT_ON_SIGNALS, STDIN_VAR, quote};
 
 /// How a file should end up, beyond its content.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -25,9 +25,14 @@ pub struct WriteOptions {
 pub fn atomic_write(path: &str, content: Vec<u8>, opts: &WriteOptions) -> Step {
     // A connection cut mid-transfer ends stdin early and `cat` succeeds on
     // what it got: the size check keeps a truncated file from being renamed
-    // into place.
+    // into place. Where the transport gives stdin in a variable as well
+    // (a resident shell: the request was parsed whole), the shell's own
+    // printf writes it and no `cat` starts.
     let size = content.len().to_string();
-    Step::script(write_script(path, "", "", &size, opts)).with_stdin(content)
+    let fill = format!(
+        "if [ \"${{{STDIN_VAR}+x}}\" ]; then printf '%s\\n' \"${STDIN_VAR}\"; else cat; fi"
+    );
+    Step::script(write_script(path, "", &fill, &size, opts)).with_stdin(content)
 }
 
 /// The step that copies the host's file `src` to `path` (`remote_src`).
@@ -36,7 +41,7 @@ pub fn atomic_copy(path: &str, src: &str, opts: &WriteOptions) -> Step {
     Step::script(write_script(
         path,
         &source,
-        " < \"$s\"",
+        "cat < \"$s\"",
         "$(stat -L -c %s -- \"$s\")",
         opts,
     ))
@@ -46,25 +51,55 @@ pub fn atomic_copy(path: &str, src: &str, opts: &WriteOptions) -> Step {
 /// `final <FINAL_STAT>`: its mode, owner and size as they came out.
 pub(crate) const FINAL_STAT: &str = "%f %u %g %s %Y %U %G";
 
-/// The script behind both steps: `cat{from}` fills the temporary file.
-/// Every process it starts is one the write needs (`cat`, `stat`, `chmod`,
-/// `mv`): the temporary file's name is found and created by the shell
-/// itself, and one `stat` both checks the size and reports the result.
-fn write_script(path: &str, source: &str, from: &str, size: &str, opts: &WriteOptions) -> String {
+/// The permission bits a new file can be created with, through the umask,
+/// so that no `chmod` is needed: an octal mode without execute or special
+/// bits (`open` never gives those), when nothing else about the file is
+/// to change (no owner or group: until `chown`, the group that could read
+/// it would be another; no validation: invalid content is seen by no one).
+fn mode_at_creation(opts: &WriteOptions) -> Option<u32> {
+    if opts.owner.is_some() || opts.group.is_some() || opts.validate.is_some() {
+        return None;
+    }
+    let spec = opts.mode.as_deref()?.trim();
+    if spec.is_empty() || !spec.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        return None;
+    }
+    let mode = u32::from_str_radix(spec, 8).ok()?;
+    (mode & !0o666 == 0).then_some(mode)
+}
+
+/// The script behind both steps: `{fill} > "$t"` fills the temporary file.
+/// Every process it starts is one the write needs (`stat`, `mv`, and
+/// `cat`, `chmod` where they cannot be helped): the temporary file's name
+/// is found and created by the shell itself, a new file gets its mode as
+/// it is created, and one `stat` both checks the size and reports the result.
+fn write_script(path: &str, source: &str, fill: &str, size: &str, opts: &WriteOptions) -> String {
     let p = quote(path);
     let d = quote(&parent_dir(path));
-    // The temporary file is created with O_EXCL (`set -C`) and mode 0600
-    // (umask 077): never someone else's file or link, and the content (a
-    // secret, perhaps) is for no one else's eyes until it is validated and
-    // given its mode. A name left by a killed run is skipped. The EXIT
-    // trap removes it whatever fails; a signal (the session hung up, the
+    let at_creation = mode_at_creation(opts);
+    // The temporary file is created with O_EXCL (`set -C`): never someone
+    // else's file or link. Its mode is 0600 (umask 077), so that the
+    // content (a secret, perhaps) is for no one else's eyes until it is
+    // validated and given its mode; or, for a new file that needs nothing
+    // but its mode, that mode at once: never more readable than the file
+    // will be. A name left by a killed run is skipped. The EXIT trap
+    // removes it whatever fails; a signal (the session hung up, the
     // command timed out) exits through it too, which /bin/sh as dash would
     // not do by itself.
     let mut s = format!(
         "set -e\np={p}\nd={d}\n{source}want={size}\nt=\"$d/.tend-$$\"\nn=0\n\
          while [ -e \"$t\" ] || [ -L \"$t\" ]; do n=$((n + 1)); t=\"$d/.tend-$$-$n\"; done\n\
-         trap 'rm -f -- \"$t\"' EXIT\n{EXIT_ON_SIGNALS}(umask 077; set -C; exec cat{from} > \"$t\")\n"
+         trap 'rm -f -- \"$t\"' EXIT\n{EXIT_ON_SIGNALS}"
     );
+    match at_creation {
+        // Nothing after the fill creates a file (a backup keeps its
+        // original's mode): the umask can stay.
+        Some(mode) => s.push_str(&format!(
+            "if [ -e \"$p\" ]; then umask 077; else umask {:03o}; fi\nset -C\n{fill} > \"$t\"\nset +C\n",
+            !mode & 0o777
+        )),
+        None => s.push_str(&format!("(umask 077; set -C; {fill} > \"$t\")\n")),
+    }
     let incomplete = "echo \"incomplete transfer: $got of $want bytes arrived; $p was left as it was\" >&2; exit 1";
     // Validated while still 0600, and only once it is whole; owner, then
     // mode (chown clears setuid bits, so the mode comes last) just before
@@ -79,30 +114,47 @@ fn write_script(path: &str, source: &str, from: &str, size: &str, opts: &WriteOp
     }
     let owner = opts.owner.as_deref().unwrap_or("");
     let group = opts.group.as_deref().unwrap_or("");
-    if !owner.is_empty() || !group.is_empty() {
-        let spec = if group.is_empty() {
-            owner.to_string()
-        } else {
-            format!("{owner}:{group}")
-        };
-        s.push_str(&format!("chown {} \"$t\"\n", quote(&spec)));
+    // An existing file's owner and group are kept unless others are asked.
+    let keep_owner = "chown --reference=\"$p\" \"$t\" 2>/dev/null || true";
+    if at_creation.is_some() {
+        // A new file has its mode already; one that existed was made 0600.
+        let mode = quote(opts.mode.as_deref().unwrap_or_default());
+        s.push_str(&format!(
+            "if [ -e \"$p\" ]; then {keep_owner}; chmod {mode} \"$t\"; fi\n"
+        ));
     } else {
-        s.push_str(
-            "if [ -e \"$p\" ]; then chown --reference=\"$p\" \"$t\" 2>/dev/null || true; fi\n",
-        );
-    }
-    match &opts.mode {
-        Some(mode) => s.push_str(&format!("chmod {} \"$t\"\n", quote(mode))),
-        None => s.push_str(
-            "if [ -e \"$p\" ]; then chmod --reference=\"$p\" \"$t\"; else chmod $(printf '%o' $((0666 & ~$(umask)))) \"$t\"; fi\n",
-        ),
+        if !owner.is_empty() || !group.is_empty() {
+            let spec = if group.is_empty() {
+                owner.to_string()
+            } else {
+                format!("{owner}:{group}")
+            };
+            s.push_str(&format!("chown {} \"$t\"\n", quote(&spec)));
+        } else {
+            s.push_str(&format!("if [ -e \"$p\" ]; then {keep_owner}; fi\n"));
+        }
+        match &opts.mode {
+            Some(mode) => s.push_str(&format!("chmod {} \"$t\"\n", quote(mode))),
+            None => s.push_str(
+                "if [ -e \"$p\" ]; then chmod --reference=\"$p\" \"$t\"; else chmod $(printf '%o' $((0666 & ~$(umask)))) \"$t\"; fi\n",
+            ),
+        }
     }
     // The temporary file is the file that will be: its stat, taken now,
     // is the result's, and its size shows the transfer whole.
+    let stat = format!("st=$(stat -c '%s {FINAL_STAT}' -- \"$t\")");
     s.push_str(&format!(
-        "st=$(stat -c '%s {FINAL_STAT}' -- \"$t\")\ngot=${{st%% *}}\n\
-         if [ \"$got\" != \"$want\" ]; then {incomplete}; fi\n"
+        "{stat}\ngot=${{st%% *}}\nif [ \"$got\" != \"$want\" ]; then {incomplete}; fi\n"
     ));
+    if let (Some(mode), Some(bits)) = (&opts.mode, at_creation) {
+        // A default ACL or an odd umask rule of the directory can give a
+        // new file other bits than asked: then chmod after all.
+        s.push_str(&format!(
+            "case \"${{st#* }}\" in '{:x} '*) ;; *) chmod {} \"$t\"; {stat} ;; esac\n",
+            0o100000 | bits,
+            quote(mode)
+        ));
+    }
     if opts.backup {
         s.push_str(&backup_snippet());
     }
@@ -306,11 +358,94 @@ mod tests {
         )
         .script;
         let at = |needle: &str| s.find(needle).unwrap_or_else(|| panic!("{needle} in {s}"));
-        assert!(at("umask 077; set -C; exec cat > \"$t\"") < at("check \"$t\""));
+        assert!(at("(umask 077; set -C; ") < at("check \"$t\""));
         assert!(at("check \"$t\"") < at("chown app"));
         // chown clears setuid bits: the mode comes after it.
         assert!(at("chown app") < at("chmod 0644"));
         assert!(at("chmod 0644") < at("mv -f"));
+    }
+
+    #[test]
+    fn a_new_file_gets_a_plain_mode_as_it_is_created() {
+        let mode = |m: &str| WriteOptions {
+            mode: Some(m.into()),
+            ..WriteOptions::default()
+        };
+        assert_eq!(mode_at_creation(&mode("0640")), Some(0o640));
+        assert_eq!(mode_at_creation(&mode("444")), Some(0o444));
+        // Bits that open(2) does not give, or a mode chmod must work out.
+        for m in ["0755", "04644", "u=rw,g=r", "", "0x"] {
+            assert_eq!(mode_at_creation(&mode(m)), None, "{m}");
+        }
+        let owned = WriteOptions {
+            owner: Some("app".into()),
+            ..mode("0640")
+        };
+        assert_eq!(mode_at_creation(&owned), None);
+        assert_eq!(mode_at_creation(&WriteOptions::default()), None);
+
+        let dir = scratch("creation");
+        let dest = dir.join("new.conf");
+        let step = atomic_write(dest.to_str().unwrap(), b"a=1\n".to_vec(), &mode("0640"));
+        let out = run(&step);
+        assert!(out.status.success(), "{out:?}");
+        let meta = std::fs::metadata(&dest).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(meta.permissions().mode() & 0o7777, 0o640);
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("final 81a0 "));
+        // An existing file keeps its owner and still gets the mode asked.
+        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let out = run(&atomic_write(
+            dest.to_str().unwrap(),
+            b"a=2\n".to_vec(),
+            &mode("0644"),
+        ));
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(
+            std::fs::metadata(&dest).unwrap().permissions().mode() & 0o7777,
+            0o644
+        );
+        assert_eq!(std::fs::read(&dest).unwrap(), b"a=2\n");
+        // The directory gave other bits than the umask asked (as a default
+        // ACL does; here a umask that ignores the script's): chmod after all.
+        let other = dir.join("other.conf");
+        let step = atomic_write(other.to_str().unwrap(), b"b\n".to_vec(), &mode("0640"));
+        let out = run(&Step {
+            script: format!("umask() {{ command umask 022; }}\n{}", step.script),
+            ..step
+        });
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(
+            std::fs::metadata(&other).unwrap().permissions().mode() & 0o7777,
+            0o640
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("final 81a0 "));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn content_in_the_stdin_variable_is_written_by_the_shell_itself() {
+        let dir = scratch("variable");
+        let dest = dir.join("f");
+        let content = b"x 'y' \\ $HOME\n\nlast\n".to_vec();
+        let step = atomic_write(
+            dest.to_str().unwrap(),
+            content.clone(),
+            &WriteOptions::default(),
+        );
+        // As a resident shell gives it: the variable holds the text less its
+        // last newline; stdin is empty here, so only the variable can fill it.
+        let var = String::from_utf8(content[..content.len() - 1].to_vec()).unwrap();
+        let script = format!("{STDIN_VAR}={}\n{}", quote(&var), step.script);
+        let out = std::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(&script)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(std::fs::read(&dest).unwrap(), content);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -17,6 +17,7 @@
 
 use super::command::quote;
 use crate::transport::{ExecOutput, OUTPUT_CAP};
+use tend_modules::shell::STDIN_VAR;
 
 /// The script of the channel that becomes a resident shell: `-s` reads
 /// commands from stdin and runs each as soon as it is parsed.
@@ -29,14 +30,16 @@ pub(crate) const START: &str = "exec /bin/sh -s";
 /// it read too far): a here-document costs it a system call per byte.
 pub(crate) const MAX_STDIN: usize = 64 << 10;
 
-/// Sent once, before the first request.
-pub(crate) const PREAMBLE: &str = "_tend_end() { printf '\\n__TEND_%s_RC %s\\n' \"$1\" \"$2\"; \
+/// Sent once, before the first request. `_tend_end` also forgets the
+/// request's stdin.
+pub(crate) const PREAMBLE: &str = "_tend_end() { unset _tend_in; printf '\\n__TEND_%s_RC %s\\n' \"$1\" \"$2\"; \
                                    printf '\\n__TEND_%s_ERR\\n' \"$1\" >&2; }\n";
 
-/// What to send to run `script` with `stdin`. A script's stdin goes in a
-/// here-document as it is when it is text that ends in a newline (a
-/// here-document cannot hold a NUL, and adds a newline at its end), else
-/// in base64 through `base64 -d`.
+/// What to send to run `script` with `stdin`. Text that ends in a newline
+/// (a here-document cannot hold a NUL, and adds a newline at its end) goes
+/// once, quoted, into [`STDIN_VAR`], and the here-document that is the
+/// script's stdin expands it (an expansion's result is not expanded
+/// again); other stdin goes in base64 through `base64 -d`.
 pub(crate) fn request(script: &str, stdin: &[u8], nonce: &str) -> Vec<u8> {
     let script = quote(script);
     let end = format!("_tend_end {nonce} $?; }}\n");
@@ -45,9 +48,12 @@ pub(crate) fn request(script: &str, stdin: &[u8], nonce: &str) -> Vec<u8> {
     }
     let delimiter = format!("_TEND_{nonce}_IN");
     let mut out = Vec::with_capacity(stdin.len() * 4 / 3 + script.len() + 128);
-    if stdin.ends_with(b"\n") && !stdin.contains(&0) {
-        out.extend_from_slice(format!("{{ ( eval {script} ) <<'{delimiter}'\n").as_bytes());
-        out.extend_from_slice(stdin);
+    if let Some(text) = stdin.strip_suffix(b"\n").filter(|t| !t.contains(&0)) {
+        out.extend_from_slice(format!("{{ {STDIN_VAR}=").as_bytes());
+        quote_bytes(text, &mut out);
+        out.extend_from_slice(
+            format!("\n( eval {script} ) <<{delimiter}\n${{{STDIN_VAR}}}\n").as_bytes(),
+        );
     } else {
         // base64's complaint about a script that stopped reading (a broken
         // pipe) is not the script's stderr.
@@ -58,6 +64,18 @@ pub(crate) fn request(script: &str, stdin: &[u8], nonce: &str) -> Vec<u8> {
     }
     out.extend_from_slice(format!("{delimiter}\n{end}").as_bytes());
     out
+}
+
+/// `bytes` as one single-quoted shell word, appended to `out`.
+fn quote_bytes(bytes: &[u8], out: &mut Vec<u8>) {
+    out.push(b'\'');
+    for &b in bytes {
+        match b {
+            b'\'' => out.extend_from_slice(br"'\''"),
+            _ => out.push(b),
+        }
+    }
+    out.push(b'\'');
 }
 
 /// Base64 in lines of 76 characters, as base64(1) prints it.
@@ -316,6 +334,21 @@ mod tests {
             (0, &b"skipped\n"[..], &b""[..])
         );
         assert_eq!(sh.run("echo next", b"").stdout, b"next\n");
+    }
+
+    #[test]
+    fn text_stdin_is_also_in_a_variable_for_this_request_only() {
+        assert!(PREAMBLE.contains(&format!("unset {STDIN_VAR};")));
+        let mut sh = Shell::start();
+        let show = format!("printf '[%s]' \"${{{STDIN_VAR}-unset}}\"");
+        let text = b"a 'quoted' \\ $HOME `x`\n\xe9\n";
+        assert_eq!(
+            sh.run(&show, text).stdout,
+            &b"[a 'quoted' \\ $HOME `x`\n\xe9]"[..]
+        );
+        assert_eq!(sh.run(&show, b"").stdout, b"[unset]");
+        assert_eq!(sh.run(&show, b"no newline").stdout, b"[unset]");
+        assert_eq!(sh.run(&show, b"nul\0\n").stdout, b"[unset]");
     }
 
     #[test]
