@@ -437,14 +437,19 @@ mod tests {
         // last newline; stdin is empty here, so only the variable can fill it.
         let var = String::from_utf8(content[..content.len() - 1].to_vec()).unwrap();
         let script = format!("{STDIN_VAR}={}\n{}", quote(&var), step.script);
-        let out = std::process::Command::new("/bin/sh")
-            .arg("-c")
-            .arg(&script)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        assert_eq!(std::fs::read(&dest).unwrap(), content);
+        // dash (this machine's /bin/sh) and bash as Red Hat's /bin/sh.
+        for shell in [&["/bin/sh"][..], &["bash", "--posix"]] {
+            let _ = std::fs::remove_file(&dest);
+            let out = std::process::Command::new(shell[0])
+                .args(&shell[1..])
+                .arg("-c")
+                .arg(&script)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{shell:?}: {out:?}");
+            assert_eq!(std::fs::read(&dest).unwrap(), content, "{shell:?}");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -242,10 +242,24 @@ mod tests {
         serial: u32,
     }
 
+    /// The shells a host may have as `/bin/sh`: this machine's (dash, as
+    /// on Debian), started as a channel starts it, and bash in POSIX mode
+    /// (Red Hat's `/bin/sh`), which reads its input a byte at a time.
+    const SHELLS: [(&str, Start); 2] = [("sh", Shell::start), ("bash", Shell::bash)];
+
+    type Start = fn() -> Shell;
+
     impl Shell {
         fn start() -> Shell {
-            let mut child = Command::new("/bin/sh")
-                .args(["-c", START])
+            Shell::spawn(Command::new("/bin/sh").args(["-c", START]))
+        }
+
+        fn bash() -> Shell {
+            Shell::spawn(Command::new("bash").args(["--posix", "-s"]))
+        }
+
+        fn spawn(command: &mut Command) -> Shell {
+            let mut child = command
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
@@ -286,69 +300,81 @@ mod tests {
 
     #[test]
     fn one_shell_runs_script_after_script_with_their_own_output_and_exit_codes() {
-        let mut sh = Shell::start();
-        let out = sh.run("echo 'it''s'; echo warn >&2; exit 3", b"");
-        assert_eq!(
-            (out.rc, &out.stdout[..], &out.stderr[..]),
-            (3, &b"its\n"[..], &b"warn\n"[..])
-        );
-        // No newline at the end of the output: none is added.
-        let out = sh.run("printf x", b"");
-        assert_eq!((out.rc, &out.stdout[..]), (0, &b"x"[..]));
-        // The shell's stdin is not the script's.
-        let out = sh.run("cat; echo read", b"");
-        assert_eq!(out.stdout, b"read\n");
-        // A variable or a cd of one script is not the next one's.
-        sh.run("x=1; cd /", b"");
-        let out = sh.run("echo \"[$x]\"; pwd", b"");
-        assert_ne!(out.stdout, b"[1]\n/\n");
-        assert!(out.stdout.starts_with(b"[]\n"), "{out:?}");
+        for (name, start) in SHELLS {
+            let mut sh = start();
+            let out = sh.run("echo 'it''s'; echo warn >&2; exit 3", b"");
+            assert_eq!(
+                (out.rc, &out.stdout[..], &out.stderr[..]),
+                (3, &b"its\n"[..], &b"warn\n"[..]),
+                "{name}"
+            );
+            // No newline at the end of the output: none is added.
+            let out = sh.run("printf x", b"");
+            assert_eq!((out.rc, &out.stdout[..]), (0, &b"x"[..]), "{name}");
+            // The shell's stdin is not the script's.
+            let out = sh.run("cat; echo read", b"");
+            assert_eq!(out.stdout, b"read\n", "{name}");
+            // A variable or a cd of one script is not the next one's.
+            sh.run("x=1; cd /", b"");
+            let out = sh.run("echo \"[$x]\"; pwd", b"");
+            assert_ne!(out.stdout, b"[1]\n/\n", "{name}");
+            assert!(out.stdout.starts_with(b"[]\n"), "{name}: {out:?}");
+        }
     }
 
     #[test]
     fn a_broken_script_ends_its_subshell_not_the_shell() {
-        let mut sh = Shell::start();
-        let out = sh.run("echo 'unterminated", b"");
-        assert_eq!(out.rc, 2);
-        assert!(
-            String::from_utf8_lossy(&out.stderr).contains("Unterminated"),
-            "{out:?}"
-        );
-        let out = sh.run("exec sh -c 'kill -TERM $$'", b"");
-        assert_eq!(out.rc, 128 + 15);
-        assert_eq!(sh.run("echo alive", b"").stdout, b"alive\n");
+        // What each shell says of an unterminated quote.
+        for ((name, start), says) in SHELLS.into_iter().zip(["Unterminated", "unexpected EOF"]) {
+            let mut sh = start();
+            let out = sh.run("echo 'unterminated", b"");
+            assert_eq!(out.rc, 2, "{name}");
+            assert!(
+                String::from_utf8_lossy(&out.stderr).contains(says),
+                "{name}: {out:?}"
+            );
+            let out = sh.run("exec sh -c 'kill -TERM $$'", b"");
+            assert_eq!(out.rc, 128 + 15, "{name}");
+            assert_eq!(sh.run("echo alive", b"").stdout, b"alive\n", "{name}");
+        }
     }
 
     #[test]
     fn stdin_arrives_byte_for_byte_as_text_or_as_base64() {
-        let mut sh = Shell::start();
-        let text = b"line one\n_TEND_x_IN\n'quoted' $HOME `no`\n";
-        assert_eq!(sh.run("cat", text).stdout, text);
         let binary: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
-        assert_eq!(sh.run("cat", &binary).stdout, binary);
-        assert_eq!(sh.run("cat", b"no newline").stdout, b"no newline");
-        // A script that reads none of it does not leave it to the shell.
-        let out = sh.run("echo skipped", &binary);
-        assert_eq!(
-            (out.rc, &out.stdout[..], &out.stderr[..]),
-            (0, &b"skipped\n"[..], &b""[..])
-        );
-        assert_eq!(sh.run("echo next", b"").stdout, b"next\n");
+        for (name, start) in SHELLS {
+            let mut sh = start();
+            let text = b"line one\n_TEND_x_IN\n'quoted' $HOME `no`\n";
+            assert_eq!(sh.run("cat", text).stdout, text, "{name}");
+            assert_eq!(sh.run("cat", &binary).stdout, binary, "{name}");
+            assert_eq!(sh.run("cat", b"no newline").stdout, b"no newline", "{name}");
+            // A script that reads none of it does not leave it to the shell.
+            let out = sh.run("echo skipped", &binary);
+            assert_eq!(
+                (out.rc, &out.stdout[..], &out.stderr[..]),
+                (0, &b"skipped\n"[..], &b""[..]),
+                "{name}"
+            );
+            assert_eq!(sh.run("echo next", b"").stdout, b"next\n", "{name}");
+        }
     }
 
     #[test]
     fn text_stdin_is_also_in_a_variable_for_this_request_only() {
         assert!(PREAMBLE.contains(&format!("unset {STDIN_VAR};")));
-        let mut sh = Shell::start();
         let show = format!("printf '[%s]' \"${{{STDIN_VAR}-unset}}\"");
         let text = b"a 'quoted' \\ $HOME `x`\n\xe9\n";
-        assert_eq!(
-            sh.run(&show, text).stdout,
-            &b"[a 'quoted' \\ $HOME `x`\n\xe9]"[..]
-        );
-        assert_eq!(sh.run(&show, b"").stdout, b"[unset]");
-        assert_eq!(sh.run(&show, b"no newline").stdout, b"[unset]");
-        assert_eq!(sh.run(&show, b"nul\0\n").stdout, b"[unset]");
+        for (name, start) in SHELLS {
+            let mut sh = start();
+            assert_eq!(
+                sh.run(&show, text).stdout,
+                &b"[a 'quoted' \\ $HOME `x`\n\xe9]"[..],
+                "{name}"
+            );
+            assert_eq!(sh.run(&show, b"").stdout, b"[unset]", "{name}");
+            assert_eq!(sh.run(&show, b"no newline").stdout, b"[unset]", "{name}");
+            assert_eq!(sh.run(&show, b"nul\0\n").stdout, b"[unset]", "{name}");
+        }
     }
 
     #[test]
@@ -356,19 +382,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mark = dir.path().join("ran");
         let script = format!("cat > /dev/null; touch {}", mark.display());
-        for stdin in [&b""[..], b"text\n", b"\0binary"] {
+        for ((name, start), stdin) in SHELLS
+            .into_iter()
+            .flat_map(|s| [(s, &b""[..]), (s, b"text\n"), (s, b"\0binary")])
+        {
             let whole = request(&script, stdin, "cut");
             // Up to the group's closing brace, the shell has not run it.
             let brace = whole.iter().rposition(|&b| b == b'}').unwrap();
             for cut in (0..brace).step_by(5) {
-                let mut sh = Shell::start();
+                let mut sh = start();
                 let mut input = sh.child.stdin.take().unwrap();
                 input.write_all(&whole[..cut]).unwrap();
                 drop(input);
                 sh.child.wait().unwrap();
                 assert!(
                     !mark.exists(),
-                    "ran when cut after {cut} bytes: {:?}",
+                    "{name} ran it when cut after {cut} bytes: {:?}",
                     String::from_utf8_lossy(&whole[..cut])
                 );
             }
