@@ -21,7 +21,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use tend_modules::probe::{self, INLINE};
 use tend_modules::{Observed, Step, StepOutput};
@@ -105,7 +104,7 @@ impl HostRun<'_, '_> {
         if scripts.len() == 1 {
             return target.probe(script);
         }
-        let nonce = nonce();
+        let nonce = crate::transport::marker_nonce();
         let (batch, queries) = batch_script(&scripts, &nonce);
         let out = target.run(&batch, None).map_err(Unobserved::Unreachable)?;
         let answers = whole_answers(&out.stdout, &out.stderr, &nonce, !out.truncated);
@@ -141,7 +140,7 @@ impl HostRun<'_, '_> {
         // Taken after the change: the next task's probe is fresh when it
         // runs, and the window keeps the rest short after a change.
         let scripts = self.with_probes_ahead(verify, task, target, &key, true);
-        let nonce = nonce();
+        let nonce = crate::transport::marker_nonce();
         let (script, queries) = step_then_batch(&step.script, &scripts, &nonce);
         let mut out = target.run(&script, step.stdin.as_deref())?;
         let truncated = out.truncated;
@@ -290,21 +289,6 @@ impl HostRun<'_, '_> {
         }
         scripts
     }
-}
-
-/// A fresh marker per batch, so that no probe's output can look like one.
-fn nonce() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!(
-        "{:x}{:x}{:x}",
-        t,
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 /// One script that runs every probe and frames each one's stdout and exit

@@ -63,6 +63,21 @@ impl Capture {
     }
 }
 
+/// A fresh marker for one script's output (a resident shell's request, a
+/// batch of probes): random, so that nothing the host prints can forge it
+/// unless it reads the script that carries it.
+pub(crate) fn marker_nonce() -> String {
+    let mut bytes = [0u8; 12];
+    if getrandom::fill(&mut bytes).is_err() {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        bytes.copy_from_slice(&t.to_le_bytes()[..12]);
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// What a script's stderr ends with when its time limit (a task's
 /// `timeout`, or `--command-timeout`) stopped it.
 pub(crate) fn stopped_note(limit: Duration) -> String {
@@ -246,6 +261,16 @@ impl Transport for Unsupported {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markers_are_random_hex_and_never_repeat() {
+        let seen: std::collections::HashSet<String> = (0..1000).map(|_| marker_nonce()).collect();
+        assert_eq!(seen.len(), 1000);
+        assert!(
+            seen.iter()
+                .all(|n| n.len() == 24 && n.bytes().all(|b| b.is_ascii_hexdigit()))
+        );
+    }
 
     #[test]
     fn a_capture_keeps_the_first_bytes_up_to_the_cap_and_says_it_cut() {

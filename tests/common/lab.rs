@@ -203,6 +203,8 @@ impl Lab {
 
     /// Starts hidden host `hN` behind `jump` unless it is already up.
     pub fn ensure_hidden(&self, jump: &str, n: u32) {
+        // Two tests asking at once would both find it down and both start it.
+        let _starting = lock(&format!("up-h{n}"));
         self.script(
             "up.sh",
             &["--behind", jump, "1", &n.to_string()],

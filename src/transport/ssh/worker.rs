@@ -61,7 +61,7 @@ impl Worker {
     }
 
     pub async fn run(&mut self, script: &str, stdin: &[u8]) -> Result<Ran, Failure> {
-        let nonce = nonce();
+        let nonce = crate::transport::marker_nonce();
         let request = resident::request(script, stdin, &nonce);
         let mut reply = Reply::new(&nonce);
         let Some(tx) = &self.tx else {
@@ -149,18 +149,4 @@ impl Pool {
         drop(idle.remove(0));
         true
     }
-}
-
-/// A request's marker: random, so that no script can print it unless it
-/// reads it from the shell's stdin.
-fn nonce() -> String {
-    let mut bytes = [0u8; 12];
-    if getrandom::fill(&mut bytes).is_err() {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        bytes.copy_from_slice(&t.to_le_bytes()[..12]);
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
