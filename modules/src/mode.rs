@@ -5,8 +5,8 @@
 /// the path is a directory (for `X`).
 pub fn resolve(spec: &str, current: u32, is_dir: bool) -> Result<u32, String> {
     let spec = spec.trim();
-    if !spec.is_empty() && spec.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
-        let mode = u32::from_str_radix(spec, 8).map_err(|e| e.to_string())?;
+    if let Some(mode) = octal(spec) {
+        let mode = mode.map_err(|e| e.to_string())?;
         if mode > 0o7777 {
             return Err(format!("mode '{spec}' is out of range"));
         }
@@ -19,6 +19,14 @@ pub fn resolve(spec: &str, current: u32, is_dir: bool) -> Result<u32, String> {
         })?;
     }
     Ok(mode)
+}
+
+/// The value of `spec` when it is written in octal (`"0644"`, `"644"`);
+/// `None` when it is not (symbolic, or empty).
+pub fn octal(spec: &str) -> Option<Result<u32, std::num::ParseIntError>> {
+    let spec = spec.trim();
+    (!spec.is_empty() && spec.bytes().all(|b| (b'0'..=b'7').contains(&b)))
+        .then(|| u32::from_str_radix(spec, 8))
 }
 
 fn apply_clause(clause: &str, mut mode: u32, is_dir: bool) -> Option<u32> {

@@ -60,11 +60,7 @@ fn mode_at_creation(opts: &WriteOptions) -> Option<u32> {
     if opts.owner.is_some() || opts.group.is_some() || opts.validate.is_some() {
         return None;
     }
-    let spec = opts.mode.as_deref()?.trim();
-    if spec.is_empty() || !spec.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
-        return None;
-    }
-    let mode = u32::from_str_radix(spec, 8).ok()?;
+    let mode = crate::mode::octal(opts.mode.as_deref()?)?.ok()?;
     (mode & !0o666 == 0).then_some(mode)
 }
 
