@@ -4,7 +4,8 @@
 //! drop-in), `--check --diff` reports it and touches nothing, apply puts it
 //! back. Also: a changed unit restarts the running service (its MainPID
 //! changes), a unit systemd rejects fails the task and leaves the working
-//! unit in place, a missing unit is a clear error.
+//! unit in place, a missing unit is a clear error, and so is a service that
+//! fails right after its start, with its status lines.
 //!
 //! Every test takes h8 for itself (`Lab::take`): they share its systemd.
 
@@ -399,7 +400,12 @@ fn daemon_reload_alone_acts_only_when_a_unit_changed_on_disk() {
     assert_eq!(h.prop("lab-hello", "NeedDaemonReload"), "no");
     assert_eq!(h.prop("lab-hello", "Environment"), "X=1");
     assert_eq!(h.changed(&h.run(reload, &[])), 0);
-    // A generator's input (fstab) newer than systemd's last load.
+    // A generator's input (fstab) newer than systemd's last load, which
+    // the generators' directory dates.
+    assert_eq!(
+        h.sh("test -d /run/systemd/generator && echo yes").trim(),
+        "yes"
+    );
     h.sh("touch /etc/fstab");
     let check = h.run(reload, &["--check", "--diff"]);
     assert!(
@@ -408,6 +414,18 @@ fn daemon_reload_alone_acts_only_when_a_unit_changed_on_disk() {
         check.stdout
     );
     assert_eq!(h.changed(&h.run(reload, &[])), 1);
+    assert_eq!(h.changed(&h.run(reload, &[])), 0);
+    // Without that directory, systemd's UnitsLoadTimestamp dates the load.
+    h.sh("mv /run/systemd/generator /run/systemd/generator.tend-aside && touch /etc/fstab");
+    let check = h.run(reload, &["--check", "--diff"]);
+    assert!(
+        check.stdout.contains("-daemon: needs reload (/etc/fstab)"),
+        "{}",
+        check.stdout
+    );
+    assert_eq!(h.changed(&h.run(reload, &[])), 1);
+    h.sh("rm -rf /run/systemd/generator.tend-aside");
+    assert_eq!(h.changed(&h.run(reload, &[])), 0);
     // With nothing pending, a restart asked to reload does not: systemd's
     // last load stays where it was.
     let loaded = || h.sh("systemctl show -p UnitsLoadTimestamp --value");
@@ -416,4 +434,29 @@ fn daemon_reload_alone_acts_only_when_a_unit_changed_on_disk() {
     assert_eq!(h.changed(&h.run(restart, &[])), 1);
     assert_eq!(loaded(), before);
     h.sh("systemctl stop lab-hello && rm -rf /etc/systemd/system/lab-hello.service.d && systemctl daemon-reload");
+}
+
+#[test]
+fn a_service_that_fails_right_after_its_start_fails_the_task_with_its_status() {
+    let Some(h) = Host::new("a_service_that_fails_right_after_its_start") else {
+        return;
+    };
+    // While the unit is failed, systemd is `degraded`: the other tests'
+    // check that h8 is up waits, as it would for a host being started.
+    let _degraded = lab::lock(&format!("up-{HOST}"));
+    // `Type=exec`: systemctl start returns once the program runs; it then
+    // exits 1 at once, before the check after the change asks.
+    h.sh("printf '[Service]\\nType=exec\\nExecStart=/bin/false\\n' > /etc/systemd/system/tend-lab-fails.service && systemctl daemon-reload");
+    let run = h.run(
+        "    - systemd: {name: tend-lab-fails, state: started}\n",
+        &[],
+    );
+    assert_eq!(run.failed(HOST), 1, "{}", run.stdout);
+    for part in [
+        "the check after the change failed: tend-lab-fails was started but is not running now (ActiveState=failed, Result=exit-code); see journalctl -u tend-lab-fails",
+        "ExecStart=/bin/false (code=exited, status=1/FAILURE)",
+    ] {
+        assert!(run.stdout.contains(part), "{part}\n{}", run.stdout);
+    }
+    h.sh("rm -f /etc/systemd/system/tend-lab-fails.service && systemctl daemon-reload && systemctl reset-failed tend-lab-fails 2>/dev/null; true");
 }

@@ -60,6 +60,12 @@ pub trait Task: Send + Sync {
     fn verify(&self) -> bool {
         true
     }
+    /// The probe that checks a change took, run after the task's steps
+    /// and read by `plan` once `finish` has run. By default the task's own
+    /// probe; a task whose check needs less than its decision asks less.
+    fn verify_probe(&self) -> Option<String> {
+        self.probe()
+    }
 }
 
 static MODULES: &[&dyn Module] = &[

@@ -1,7 +1,8 @@
 //! `systemd` (also `systemd_service`): starts, stops, restarts, reloads,
 //! enables, masks a unit and reloads systemd, as Ansible's
-//! `systemd_service` does, from one read-only probe (`systemctl show` and
-//! `is-enabled`; see `unit_state`). `service` runs the same task.
+//! `systemd_service` does, from one read-only probe (`systemctl show`, and
+//! `is-enabled` when the task manages enablement or masking; see
+//! `unit_state`). `service` runs the same task.
 //!
 //! Differences from Ansible, on purpose: `daemon_reload` reloads, and
 //! reports a change, only when systemd has not read everything on disk yet
@@ -17,7 +18,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::unit_state::control::{self, Context, Control, Wanted};
-use crate::unit_state::{self, Sections};
+use crate::unit_state::{self, Ask, Sections};
 use crate::{
     Args, Controller, Diff, Kind, Map, Module, Observed, Param, ParamError, Plan, Step, StepOutput,
     Task, TaskError, Value,
@@ -134,16 +135,38 @@ impl SystemdTask {
     }
 }
 
+impl SystemdTask {
+    /// What the probe asks about the unit: `is-enabled` only when the task
+    /// manages enablement or masking.
+    fn ask(&self, c: &Control) -> Ask {
+        Ask {
+            is_enabled: c.enabled.is_some() || c.masked.is_some(),
+            status_if_failed: false,
+        }
+    }
+}
+
 impl Task for SystemdTask {
     fn probe(&self) -> Option<String> {
         let mut s = String::new();
         if let Some(c) = &self.control {
-            s.push_str(&unit_state::probe_script(&c.name));
+            s.push_str(&unit_state::probe_script(&c.name, self.ask(c)));
         }
         if self.daemon_reload {
             s.push_str(&unit_state::reload_script());
         }
         (!s.is_empty()).then_some(s)
+    }
+
+    /// After the change, the plan reads only the unit (the reload is
+    /// done), and the status lines of a unit that failed.
+    fn verify_probe(&self) -> Option<String> {
+        let c = self.control.as_ref()?;
+        let ask = Ask {
+            status_if_failed: true,
+            ..self.ask(c)
+        };
+        Some(unit_state::probe_script(&c.name, ask))
     }
 
     fn plan(&self, observed: Option<&Observed>) -> Result<Plan, TaskError> {

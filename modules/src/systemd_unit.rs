@@ -21,7 +21,7 @@ use crate::probe::{self, FileKind};
 use crate::shell::quote;
 use crate::unit_state::control::{self, Context, Control, Wanted};
 use crate::unit_state::unit_file::{self, SECTIONS};
-use crate::unit_state::{Sections, UnitState, probe_script};
+use crate::unit_state::{Ask, Sections, UnitState, probe_script};
 use crate::write::{self, WriteOptions};
 use crate::{
     Args, Controller, Diff, Kind, Map, Module, Observed, Param, ParamError, Plan, Step, StepOutput,
@@ -258,12 +258,28 @@ fn title(param: &str) -> &'static str {
         .map_or("", |(_, t)| t)
 }
 
-impl Task for UnitTask {
-    fn probe(&self) -> Option<String> {
+impl UnitTask {
+    /// The file, whether `systemd-analyze` is there, and the unit.
+    fn probe_asking(&self, status_if_failed: bool) -> String {
         let mut s = content::file_section("file", &self.path, false, true, Some(&self.sha1));
         s.push_str("echo '== analyze'\nif command -v systemd-analyze >/dev/null 2>&1; then echo yes; else echo no; fi\n");
-        s.push_str(&probe_script(&self.name));
-        Some(s)
+        let ask = Ask {
+            is_enabled: true,
+            status_if_failed,
+        };
+        s.push_str(&probe_script(&self.name, ask));
+        s
+    }
+}
+
+impl Task for UnitTask {
+    fn probe(&self) -> Option<String> {
+        Some(self.probe_asking(false))
+    }
+
+    /// With the status lines of a unit that failed after its change.
+    fn verify_probe(&self) -> Option<String> {
+        Some(self.probe_asking(true))
     }
 
     fn plan(&self, observed: Option<&Observed>) -> Result<Plan, TaskError> {

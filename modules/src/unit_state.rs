@@ -2,12 +2,14 @@
 //! `systemd_unit`: the read-only probe that asks it and the parser of the
 //! answer.
 //!
-//! The probe is one `systemctl show NAME -p ...` for the unit's state, plus
-//! `systemctl is-enabled` on the unit's real name (`Id`): `show`'s
-//! `UnitFileState` is cached by systemd until the next daemon-reload, so a
-//! symlink removed by hand would go unnoticed, while `is-enabled` reads the
-//! disk as Ansible does. `daemon_reload` adds a look at what systemd has
-//! not read yet (see [`reload_script`]).
+//! The probe is one `systemctl show NAME -p ...` for the unit's state, plus,
+//! for a task that manages enablement or masking, `systemctl is-enabled`
+//! on the unit's real name (`Id`): `show`'s `UnitFileState` is cached by
+//! systemd until the next daemon-reload, so a symlink removed by hand
+//! would go unnoticed, while `is-enabled` reads the disk as Ansible does.
+//! `daemon_reload` adds a look at what systemd has not read yet (see
+//! [`reload_script`]). Each `systemctl` costs the host about 4 ms of CPU,
+//! its own and systemd's: a probe asks only what its task reads.
 //! What the host prints is untrusted: anything unexpected is an error.
 
 pub(crate) mod control;
@@ -43,8 +45,12 @@ pub(crate) struct UnitState {
     /// `systemctl show`'s properties, in the order it printed them.
     pub props: Map,
     /// What `systemctl is-enabled` printed (`enabled`, `static`, `masked`,
-    /// ...); `None` when it printed nothing (no unit file).
+    /// ...); `None` when it printed nothing (no unit file), or was not
+    /// asked (see [`Ask`]).
     pub is_enabled: Option<String>,
+    /// `systemctl status`'s lines, asked for after a change when the unit
+    /// is `failed` (see [`Ask::status_if_failed`]).
+    pub status: Option<String>,
 }
 
 impl UnitState {
@@ -100,56 +106,94 @@ impl UnitState {
     }
 }
 
-/// Probe sections (`== unit`, `== is-enabled`) describing unit `name`.
-pub(crate) fn probe_script(name: &str) -> String {
+/// What a unit probe asks beyond `systemctl show`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Ask {
+    /// `systemctl is-enabled`: for a task that reads enablement or masking.
+    pub is_enabled: bool,
+    /// `systemctl status` when the unit is `failed`: after a change, so
+    /// that the error for a unit that did not stay up shows why.
+    pub status_if_failed: bool,
+}
+
+/// Probe sections (`== unit`, then `== is-enabled` and `== status` when
+/// asked) describing unit `name`.
+pub(crate) fn probe_script(name: &str, ask: Ask) -> String {
     let props = PROPERTIES.join(",");
+    let nl = "\n";
+    let mut more = String::new();
+    if ask.is_enabled {
+        more.push_str(&format!(
+            "\x20 case $o in Id=*) id=${{o#Id=}} ;; *\"{nl}Id=\"*) id=${{o#*\"{nl}Id=\"}} ;; *) id= ;; esac\n\
+             \x20 id=${{id%%\"{nl}\"*}}\n\
+             \x20 echo '== is-enabled'\n\
+             \x20 systemctl is-enabled -- \"${{id:-$n}}\" 2>/dev/null || true\n"
+        ));
+    }
+    if ask.status_if_failed {
+        // Base64: what the unit logged could hold a line like `== x`.
+        more.push_str(&format!(
+            "\x20 case \"{nl}$o{nl}\" in *\"{nl}ActiveState=failed{nl}\"*) printf '== status\\n%s\\n' \"$(systemctl status --no-pager -l -n 20 -- \"$n\" 2>&1 | head -c {MAX_STATUS} | base64 -w0)\" ;; esac\n"
+        ));
+    }
     format!(
         "{COSTLY}echo '== unit'\n\
          n={q}\n\
          if ! command -v systemctl >/dev/null 2>&1; then echo no-systemctl\n\
          elif o=$(systemctl show --no-pager -p {props} -- \"$n\" 2>/dev/null); then\n\
          \x20 printf '%s\\n' \"$o\"\n\
-         \x20 case $o in Id=*) id=${{o#Id=}} ;; *\"{nl}Id=\"*) id=${{o#*\"{nl}Id=\"}} ;; *) id= ;; esac\n\
-         \x20 id=${{id%%\"{nl}\"*}}\n\
-         \x20 echo '== is-enabled'\n\
-         \x20 systemctl is-enabled -- \"${{id:-$n}}\" 2>/dev/null || true\n\
+         {more}\
          else\n\
          \x20 printf 'error %s\\n' \"$(systemctl show --no-pager -p Id -- \"$n\" 2>&1 >/dev/null | head -c 2000 | base64 -w0)\"\n\
          fi\n",
         q = quote(name),
-        nl = "\n",
         COSTLY = crate::probe::COSTLY,
     )
 }
 
+/// The most of `systemctl status` a probe brings back.
+const MAX_STATUS: usize = 4000;
+
 /// The probe section (`== reload`) saying what systemd has not read yet:
 /// the paths modified after systemd last loaded its units (`file PATH` or
-/// `dir PATH`, newer than `UnitsLoadTimestamp`; a directory's mtime is all
-/// a deleted file leaves) under the unit directories, the generator
-/// directories, and the files the stock generators read (`fstab`,
-/// `crypttab`, SysV scripts, `rc.local`); then `end`. One
-/// `find` and one `tr`: the probe runs before and after every change of a
-/// unit, and each process costs. The task's own unit adds its `NeedDaemonReload`.
-/// Asking every loaded unit for its `NeedDaemonReload` would catch a file
-/// written with an old mtime too, but costs a fifth of a second per host
-/// on every run (`systemctl show '*'`), for a case `find` misses only
-/// when mtimes are forged.
+/// `dir PATH`; a directory's mtime is all a deleted file leaves) under the
+/// unit directories, the generator directories, and the files the stock
+/// generators read (`fstab`, `crypttab`, SysV scripts, `rc.local`); then
+/// `end`. One `find` and one `tr`: the probe runs before every change of a
+/// unit, and each process costs. The task's own unit adds its
+/// `NeedDaemonReload`. Asking every loaded unit for its `NeedDaemonReload`
+/// would catch a file written with an old mtime too, but costs a fifth of
+/// a second per host on every run (`systemctl show '*'`), for a case
+/// `find` misses only when mtimes are forged.
+///
+/// When systemd last loaded its units: each load (boot, daemon-reload,
+/// daemon-reexec) first deletes [`GENERATED`] and has the generators
+/// write it anew, then reads the units, so the directory's mtime is at or
+/// a little before the load. `find -newer` it, without a `systemctl`
+/// process. A file written in between counts as unread: one reload too
+/// many, never one too few. Where it is missing (no generator wrote
+/// anything), `UnitsLoadTimestamp` says when.
 pub(crate) fn reload_script() -> String {
     let mut s = String::from(crate::probe::COSTLY);
-    s.push_str(
+    s.push_str(&format!(
     "echo '== reload'\n\
      if command -v systemctl >/dev/null 2>&1; then\n\
-     \x20 t=$(systemctl show --timestamp=us+utc -p UnitsLoadTimestamp --value 2>/dev/null || true) &&\n\
      \x20 d='/etc/systemd/system /run/systemd/system /usr/local/lib/systemd/system /usr/lib/systemd/system' &&\n\
      \x20 d=\"$d /etc/systemd/system-generators /usr/local/lib/systemd/system-generators /usr/lib/systemd/system-generators\" &&\n\
      \x20 d=\"$d /etc/fstab /etc/crypttab /etc/veritytab /etc/integritytab /etc/init.d /etc/rc.local\" &&\n\
-     \x20 { [ -L /lib ] || d=\"$d /lib/systemd/system /lib/systemd/system-generators\"; } &&\n\
-     \x20 if [ -n \"$t\" ]; then find $d -newermt \"$t\" \\( \\( -type d -printf 'dir %p\\0' \\) -o -printf 'file %p\\0' \\) 2>/dev/null | tr '\\n\\0' '?\\n'; fi &&\n\
+     \x20 {{ [ -L /lib ] || d=\"$d /lib/systemd/system /lib/systemd/system-generators\"; }} &&\n\
+     \x20 if [ -d {GENERATED} ]; then w=-newer t={GENERATED}; else\n\
+     \x20   w=-newermt t=$(systemctl show --timestamp=us+utc -p UnitsLoadTimestamp --value 2>/dev/null || true); fi &&\n\
+     \x20 if [ -n \"$t\" ]; then find $d \"$w\" \"$t\" \\( \\( -type d -printf 'dir %p\\0' \\) -o -printf 'file %p\\0' \\) 2>/dev/null | tr '\\n\\0' '?\\n'; fi &&\n\
      \x20 echo end\n\
      else echo no-systemctl; fi\n",
-    );
+    ));
     s
 }
+
+/// The directory systemd's generators write into, made anew at each load
+/// of the units.
+const GENERATED: &str = "/run/systemd/generator";
 
 /// The most paths a [`Pending`] names.
 const MAX_PENDING_PATHS: usize = 5;
@@ -199,7 +243,8 @@ impl Sections {
             .ok_or_else(|| bad(format!("no '{name}' section")))
     }
 
-    /// The unit described by the `unit` and `is-enabled` sections.
+    /// The unit described by the `unit` section, and the `is-enabled` and
+    /// `status` sections where the probe asked for them.
     pub fn unit(&self, name: &str) -> Result<UnitState, TaskError> {
         let body = self.body("unit")?;
         let first = body.lines().next().unwrap_or("");
@@ -226,7 +271,11 @@ impl Sections {
                 return Err(bad(format!("systemctl show printed no {key}")));
             }
         }
-        let words: Vec<&str> = self.body("is-enabled")?.split_whitespace().collect();
+        let words: Vec<&str> = self
+            .get("is-enabled")
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect();
         let is_enabled = match words[..] {
             [] => None,
             [word] if word.bytes().all(|b| b.is_ascii_lowercase() || b == b'-') => {
@@ -234,7 +283,19 @@ impl Sections {
             }
             _ => return Err(bad(format!("unexpected is-enabled answer {words:?}"))),
         };
-        Ok(UnitState { props, is_enabled })
+        let status = match self.get("status") {
+            Some(encoded) => Some(
+                String::from_utf8_lossy(&crate::probe::decode(encoded)?)
+                    .trim_end()
+                    .to_string(),
+            ),
+            None => None,
+        };
+        Ok(UnitState {
+            props,
+            is_enabled,
+            status,
+        })
     }
 
     /// What systemd has not read yet, from the `reload` section.
@@ -331,9 +392,14 @@ mod tests {
         }
     }
 
+    const ALL: Ask = Ask {
+        is_enabled: true,
+        status_if_failed: true,
+    };
+
     #[test]
     fn probe_asks_one_show_and_is_enabled_on_the_real_name() {
-        let p = probe_script("my app");
+        let p = probe_script("my app", ALL);
         assert_eq!(
             p.matches("systemctl show").count(),
             2,
@@ -342,6 +408,39 @@ mod tests {
         assert!(p.contains("-p Id,Names,"), "{p}");
         assert!(p.contains("n='my app'\n"), "{p}");
         assert!(p.contains("is-enabled -- \"${id:-$n}\""), "{p}");
+        let plain = probe_script("my app", Ask::default());
+        assert!(!plain.contains("is-enabled") && !plain.contains("systemctl status"));
+    }
+
+    #[test]
+    fn a_unit_without_is_enabled_was_not_asked_about_it() {
+        let u = parse("== unit\nLoadState=loaded\nActiveState=active\n").unwrap();
+        assert!(u.running() && u.is_enabled.is_none() && u.status.is_none());
+    }
+
+    #[test]
+    fn a_failed_unit_brings_its_status_lines_back_whatever_they_hold() {
+        // A shell function stands in for systemctl.
+        let run = |active: &str| {
+            let fake = format!(
+                "systemctl() {{ case $1 in show) printf 'Id=web.service\\nLoadState=loaded\\nActiveState={active}\\n' ;; is-enabled) echo enabled ;; status) printf '%s\\n' '* web.service' '== not a section' 'Main process exited, code=exited, status=1/FAILURE' ;; esac; }}\n"
+            );
+            let out =
+                crate::content::testing::sh(&format!("{fake}{}", probe_script("web", ALL)), None);
+            Sections::parse(Some(&observed(&String::from_utf8_lossy(&out.stdout))))
+                .and_then(|s| s.unit("web"))
+                .unwrap()
+        };
+        let failed = run("failed");
+        assert_eq!(failed.is_enabled.as_deref(), Some("enabled"));
+        assert_eq!(
+            failed.status.as_deref(),
+            Some(
+                "* web.service\n== not a section\nMain process exited, code=exited, status=1/FAILURE"
+            )
+        );
+        assert_eq!(run("active").status, None);
+        assert_eq!(run("inactive").status, None);
     }
 
     #[test]
@@ -355,7 +454,7 @@ mod tests {
             "garbage\n",
             "== unit\nLoadState=loaded\n== is-enabled\nenabled\n",
             "== unit\nnot a property\n== is-enabled\n\n",
-            "== unit\nLoadState=loaded\nActiveState=active\n",
+            "== unit\nLoadState=loaded\nActiveState=active\n== status\n!!\n",
             "== unit\nLoadState=loaded\nActiveState=active\n== is-enabled\nen abled\n",
             "== unit\nLoadState=loaded\nActiveState=active\n== is-enabled\n<b>\n",
         ] {
@@ -414,7 +513,8 @@ mod tests {
             let fake = format!(
                 "systemctl() {{ case $1 in show) printf '%s\\n' '{show}' ;; is-enabled) echo \"asked $3\" ;; esac; }}\n"
             );
-            let out = crate::content::testing::sh(&format!("{fake}{}", probe_script("web")), None);
+            let out =
+                crate::content::testing::sh(&format!("{fake}{}", probe_script("web", ALL)), None);
             let text = String::from_utf8_lossy(&out.stdout);
             assert!(
                 text.contains(&format!("== is-enabled\nasked {asked}\n")),
@@ -443,21 +543,46 @@ mod tests {
 
     #[test]
     fn the_reload_list_names_only_what_is_newer_than_the_last_load() {
-        // systemd "loaded" its units tomorrow: nothing on this machine is
-        // newer; and a year ago: everything under /etc/systemd/system is.
-        let run = |days: i32| {
-            let fake = format!(
-                "systemctl() {{ date -u -d '{days} days' '+%a %Y-%m-%d %H:%M:%S UTC'; }}\n"
-            );
-            let out = crate::content::testing::sh(&format!("{fake}{}", reload_script()), None);
+        let list = |script: String| {
+            let out = crate::content::testing::sh(&script, None);
             Sections::parse(Some(&observed(&String::from_utf8_lossy(&out.stdout))))
                 .unwrap()
                 .reload()
                 .unwrap()
         };
-        assert_eq!(run(1), Pending::default());
-        if std::path::Path::new("/etc/systemd/system").is_dir() {
-            let all = run(-36500).files;
+        // The units were "loaded" tomorrow: nothing on this machine is
+        // newer; and a century ago: everything under /etc/systemd/system is.
+        let system = std::path::Path::new("/etc/systemd/system").is_dir();
+        // From the generators' directory, here a stand-in with that mtime.
+        let dir = std::env::temp_dir().join(format!("tend-generated-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let from_dir = |days: i32| {
+            let touched = std::process::Command::new("touch")
+                .arg("-d")
+                .arg(format!("{days} days"))
+                .arg(&dir)
+                .status()
+                .unwrap();
+            assert!(touched.success());
+            list(reload_script().replace(GENERATED, &dir.display().to_string()))
+        };
+        assert_eq!(from_dir(1), Pending::default());
+        if system {
+            let all = from_dir(-36500).files;
+            assert!(!all.is_empty() && all.len() <= MAX_PENDING_PATHS, "{all:?}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        // Without that directory, from systemctl's UnitsLoadTimestamp.
+        let from_systemctl = |days: i32| {
+            let fake = format!(
+                "systemctl() {{ date -u -d '{days} days' '+%a %Y-%m-%d %H:%M:%S UTC'; }}\n"
+            );
+            let script = reload_script().replace(GENERATED, "/nonexistent/tend-generated");
+            list(format!("{fake}{script}"))
+        };
+        assert_eq!(from_systemctl(1), Pending::default());
+        if system {
+            let all = from_systemctl(-36500).files;
             assert!(!all.is_empty() && all.len() <= MAX_PENDING_PATHS, "{all:?}");
         }
     }
@@ -467,7 +592,11 @@ mod tests {
         // Whatever this machine has, the script is valid sh and prints its
         // sections; without systemd it says so instead of failing.
         let out = crate::content::testing::sh(
-            &format!("{}{}", probe_script("nosuch-tend-unit"), reload_script()),
+            &format!(
+                "{}{}",
+                probe_script("nosuch-tend-unit", ALL),
+                reload_script()
+            ),
             None,
         );
         assert_eq!(out.rc, 0, "{}", String::from_utf8_lossy(&out.stderr));

@@ -285,8 +285,8 @@ impl HostRun<'_, '_> {
             },
             Err(e) => return Outcome::failed(e),
         };
-        let observe = |t: &dyn tend_modules::Task| -> Result<Option<Observed>, Unobserved> {
-            match t.probe() {
+        let observe = |script: Option<String>| -> Result<Option<Observed>, Unobserved> {
+            match script {
                 Some(script) => target.probe(&script).map(Some),
                 None => Ok(None),
             }
@@ -327,7 +327,7 @@ impl HostRun<'_, '_> {
                     Ok(_) => {}
                     Err(e) => return unreachable(e),
                 }
-                let planned = match observe(prepared.as_ref()) {
+                let planned = match observe(prepared.probe()) {
                     Ok(o) => prepared.plan_refreshed(o.as_ref()),
                     Err(e) => return e.outcome(module.name()),
                 };
@@ -374,7 +374,7 @@ impl HostRun<'_, '_> {
         }
         // The last step carries the probe that verifies it (and the probes
         // of the tasks ahead): one round trip for the change and its proof.
-        let verify_probe = prepared.probe().filter(|_| prepared.verify());
+        let verify_probe = prepared.verify_probe().filter(|_| prepared.verify());
         let mut verified: Option<Observed> = None;
         for (i, step) in plan.steps.iter().enumerate() {
             let last = i + 1 == plan.steps.len();
@@ -413,7 +413,7 @@ impl HostRun<'_, '_> {
         if prepared.verify() {
             let again = match verified {
                 Some(o) => Ok(Some(o)),
-                None => observe(prepared.as_ref()).map_err(Unobserved::message),
+                None => observe(verify_probe).map_err(Unobserved::message),
             }
             .and_then(|o| prepared.plan(o.as_ref()).map_err(|e| e.msg));
             match again {
@@ -426,9 +426,7 @@ impl HostRun<'_, '_> {
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    return Outcome::failed(format!(
-                        "could not check the result of the change: {e}"
-                    ));
+                    return Outcome::failed(format!("the check after the change failed: {e}"));
                 }
             }
         }

@@ -44,7 +44,8 @@ fn start_and_enable_a_stopped_disabled_unit() {
             .contains("tend_sc 'Unable to start service app' start -- app\n")
     );
     assert!(d.script.find("enable --").unwrap() < d.script.find("start --").unwrap());
-    assert!(d.script.contains("= failed ]"), "start is checked");
+    // Whether it stayed up is the check after the change (below).
+    assert!(!d.script.contains("show"), "{}", d.script);
     assert_eq!(d.result["state"], "started");
     assert_eq!(d.result["enabled"], true);
 }
@@ -131,6 +132,19 @@ fn applied_start_that_failed_is_an_error_and_oneshot_is_done() {
     assert_eq!(
         e.msg,
         "app was started but is not running now (ActiveState=failed, Result=exit-code); see journalctl -u app"
+    );
+    // With the status lines the check after the change brought back.
+    let mut unit = seen(&failed, "disabled");
+    unit.status = Some("x app.service\n  Main process exited, status=1/FAILURE".into());
+    let e = control(Some(Wanted::Started), None)
+        .decide(&unit, applied)
+        .unwrap_err();
+    assert!(
+        e.msg.ends_with(
+            "see journalctl -u app\nx app.service\n  Main process exited, status=1/FAILURE"
+        ),
+        "{}",
+        e.msg
     );
     let oneshot = STOPPED.replace("simple", "oneshot") + "\nResult=success";
     let d = control(Some(Wanted::Started), None)
