@@ -174,8 +174,11 @@ pub(crate) fn sha1_hex(bytes: &[u8]) -> String {
 }
 
 /// A probe section describing `path`, headed `== name`. With `follow`, it
-/// also prints where the path really leads, because a write through a
-/// symlink must rename onto the link's target, not replace the link.
+/// also prints where the path really leads when it is a symlink, because a
+/// write through a symlink must rename onto the link's target, not replace
+/// the link. A path that is no link needs no `readlink` (two processes):
+/// a write through a linked directory lands in the same place as one to
+/// its real path.
 pub(crate) fn file_section(
     name: &str,
     path: &str,
@@ -186,9 +189,9 @@ pub(crate) fn file_section(
     let mut s = format!("echo '== {name}'\n");
     s.push_str(&probe::file_script(path, follow, want_content, unless_sha1));
     if follow {
+        let p = quote(path);
         s.push_str(&format!(
-            "printf 'real '\nreadlink -n -f -- {} 2>/dev/null | base64 -w0\necho\n",
-            quote(path)
+            "if [ -L {p} ]; then printf 'real '; readlink -n -f -- {p} 2>/dev/null | base64 -w0; echo; fi\n"
         ));
     }
     s
@@ -243,10 +246,11 @@ impl Sections {
 /// (a write step prints its own): the file's stat, read by
 /// [`final_result`] so the result reports the mode the file really got.
 pub(crate) fn final_stat(path: &str) -> String {
+    let p = quote(path);
     format!(
-        "stat -L -c 'final {}' -- {}\n",
+        "stat -L -c 'final {}' -- {p}\n{}",
         write::FINAL_STAT,
-        quote(path)
+        write::print_readable(&p),
     )
 }
 
@@ -530,6 +534,43 @@ impl Task for ContentTask {
         let mut result = plan.result.clone();
         final_result(&mut result, outputs, "backup_file");
         Ok(result)
+    }
+
+    /// A write (or a fix of mode and owner) of `dest` itself, not through
+    /// a link, with bytes known here: the step's final stat and the bytes'
+    /// sum are what the probe would find.
+    fn reports(&self, plan: &Plan) -> bool {
+        matches!(self.source, Source::Bytes(_))
+            && !self.follow
+            && !self.dest.ends_with('/')
+            && plan.result.get("dest").and_then(|d| d.as_str()) == Some(self.dest.as_str())
+    }
+
+    fn reported(&self, plan: &Plan, outputs: &[StepOutput]) -> Option<Observed> {
+        if !self.reports(plan) {
+            return None;
+        }
+        let text = String::from_utf8_lossy(&outputs.last()?.stdout).into_owned();
+        let stat = text.lines().rev().find_map(|l| l.strip_prefix("final "))?;
+        let st = probe::parse_file(format!("stat {stat}").as_bytes()).ok()?;
+        if st.kind != Some(FileKind::File) {
+            return None;
+        }
+        // As the probe prints it: the file (its sum if readable), nothing
+        // inside it, and `dest` now a file ("other") in a directory.
+        let mut out = format!("== dest\nstat {stat}\n");
+        if text.lines().any(|l| l == write::READABLE) {
+            out.push_str(&format!("sha1 {}\n", self.sha1.as_deref()?));
+        }
+        if self.inner().is_some() {
+            out.push_str("== inner\nabsent\n");
+        }
+        out.push_str("== dirs\nother\ndir\n");
+        Some(Observed {
+            rc: 0,
+            stdout: out.into_bytes(),
+            stderr: Vec::new(),
+        })
     }
 }
 

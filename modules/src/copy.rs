@@ -173,6 +173,55 @@ mod tests {
         unified(&d.before, &d.after, &d.before_header, &d.after_header)
     }
 
+    /// Plans `args` against the real files, runs the steps with /bin/sh,
+    /// and returns what the task reports after them and what its probe
+    /// prints then.
+    fn reported_and_probed(args: Value) -> (Option<Observed>, Vec<u8>) {
+        let t = task(args).unwrap();
+        let p = plan(t.as_ref());
+        assert!(p.changed && t.reports(&p));
+        let outputs: Vec<_> = p
+            .steps
+            .iter()
+            .map(|s| crate::content::testing::sh(&s.script, s.stdin.as_deref()))
+            .collect();
+        assert!(outputs.iter().all(|o| o.rc == 0));
+        t.finish(&p, &outputs).unwrap();
+        let probed = crate::content::testing::sh(&t.probe().unwrap(), None).stdout;
+        (t.reported(&p, &outputs), probed)
+    }
+
+    #[test]
+    fn after_a_write_the_step_reports_what_the_probe_finds() {
+        let dir = TempDir::new("reported");
+        let dest = dir.path("app.conf");
+        for args in [
+            // New, with a mode set at creation; then rewritten; then only
+            // its mode fixed; then with a backup and a mode chmod sets.
+            json!({"dest": dest, "content": "one\n", "mode": "0640"}),
+            json!({"dest": dest, "content": "two\n", "mode": "0640"}),
+            json!({"dest": dest, "content": "two\n", "mode": "0600"}),
+            json!({"dest": dest, "content": "three\n", "mode": "u=rwx", "backup": true}),
+            // A file its reader cannot read (as root, every file is).
+            json!({"dest": dest, "content": "four\n", "mode": "0000"}),
+            // With `src`, a file that could have gone into a directory.
+            json!({"dest": dest, "src": "app.conf"}),
+        ] {
+            let (reported, probed) = reported_and_probed(args.clone());
+            let reported = reported.expect("the step reports");
+            assert_eq!(
+                String::from_utf8_lossy(&reported.stdout),
+                String::from_utf8_lossy(&probed),
+                "{args}"
+            );
+        }
+        // Through a link, or into a directory, the probe is asked.
+        let t = task(json!({"dest": dest, "content": "x\n", "follow": true})).unwrap();
+        assert!(!t.reports(&plan(t.as_ref())));
+        let t = task(json!({"dest": dir.path(""), "src": "app.conf"})).unwrap();
+        assert!(!t.reports(&plan(t.as_ref())));
+    }
+
     #[test]
     fn new_file_from_content() {
         let p = run(

@@ -1103,5 +1103,14 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "# app\n");
         let p = plan(t.as_ref());
         assert!(!p.changed && p.result["found"] == 0);
+        // Through a linked directory: the file in the real one is edited,
+        // and the link stays a link.
+        let linked = dir.path("linked");
+        std::os::unix::fs::symlink(dir.path("sub"), &linked).unwrap();
+        let t = task(json!({"path": format!("{linked}/app.conf"), "line": "x=1"})).unwrap();
+        assert!(apply(t.as_ref()).0.changed);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "# app\nx=1\n");
+        assert!(std::fs::symlink_metadata(&linked).unwrap().is_symlink());
+        assert!(!plan(t.as_ref()).changed);
     }
 }

@@ -66,6 +66,20 @@ pub trait Task: Send + Sync {
     fn verify_probe(&self) -> Option<String> {
         self.probe()
     }
+    /// Whether `plan`'s steps print all that the verify probe would show
+    /// (see [`Task::reported`]): the engine then sends no verify probe.
+    fn reports(&self, plan: &Plan) -> bool {
+        let _ = plan;
+        false
+    }
+    /// What the verify probe would print after `plan`'s steps, read from
+    /// their own output, for `plan` to check once `finish` has run; `None`
+    /// when they did not say it all (the engine then probes). A write
+    /// prints its file's stat; the content is the bytes it was sent.
+    fn reported(&self, plan: &Plan, outputs: &[StepOutput]) -> Option<Observed> {
+        let _ = (plan, outputs);
+        None
+    }
 }
 
 static MODULES: &[&dyn Module] = &[

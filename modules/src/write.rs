@@ -48,8 +48,19 @@ pub fn atomic_copy(path: &str, src: &str, opts: &WriteOptions) -> Step {
 }
 
 /// The stat of the written file that the step prints after the rename, as
-/// `final <FINAL_STAT>`: its mode, owner and size as they came out.
+/// `final <FINAL_STAT>`: its mode, owner and size as they came out; then
+/// [`READABLE`] if the file is readable to the step's user, as a probe
+/// run by that user would find it.
 pub(crate) const FINAL_STAT: &str = "%f %u %g %s %Y %U %G";
+
+/// The line after the final stat of a file readable to the step's user.
+pub(crate) const READABLE: &str = "readable";
+
+/// A line that prints [`READABLE`] if the file `word` (a shell word)
+/// names is readable: a test, not a process.
+pub(crate) fn print_readable(word: &str) -> String {
+    format!("if [ -r {word} ]; then echo {READABLE}; fi\n")
+}
 
 /// The permission bits a new file can be created with, through the umask,
 /// so that no `chmod` is needed: an octal mode without execute or special
@@ -155,6 +166,7 @@ fn write_script(path: &str, source: &str, fill: &str, size: &str, opts: &WriteOp
         s.push_str(&backup_snippet());
     }
     s.push_str("mv -f -- \"$t\" \"$p\"\ntrap - EXIT\necho \"final ${st#* }\"\n");
+    s.push_str(&print_readable("\"$p\""));
     s
 }
 
@@ -328,13 +340,13 @@ mod tests {
             4,
             "{names:?}: the write's own temporary file is gone"
         );
-        // The stat it prints is the written file's.
+        // The stat it prints is the written file's, which it can read.
         let stdout = String::from_utf8_lossy(&out.stdout);
-        let last = stdout.lines().last().unwrap_or_default();
-        let words: Vec<_> = last.split_whitespace().collect();
+        let lines: Vec<_> = stdout.lines().collect();
+        let words: Vec<_> = lines[0].split_whitespace().collect();
         assert_eq!(
-            (words[0], words[1], words[4]),
-            ("final", "81a0", "4"),
+            (words[0], words[1], words[4], &lines[1..]),
+            ("final", "81a0", "4", &[READABLE][..]),
             "{stdout}"
         );
         std::fs::remove_dir_all(&dir).unwrap();

@@ -26,7 +26,12 @@ struct Facts {
     stat: HashMap<String, String>,
     stat_followed: HashMap<String, String>,
     sha1: HashMap<String, String>,
+    /// No path was a readable regular file: sha1sum did not run.
+    no_sums: bool,
 }
+
+/// The prelude's record for a batch with nothing to sum.
+const NO_SUMS: &str = "nosums";
 
 impl Queries {
     /// Takes the file queries out of `probes`, each replaced by a line that
@@ -73,8 +78,10 @@ impl Queries {
         }
         // Only readable regular files: sha1sum would wait forever on a FIFO.
         // A function has its own positional parameters to collect them in.
+        // With none (the files a cold run is about to write), no sha1sum:
+        // `nosums` says so, and no answer then holds a sum to prove.
         s.push_str(&format!(
-            "__tend_sums() {{ __tend_n=$#; for __tend_p; do if [ -f \"$__tend_p\" ] && [ -r \"$__tend_p\" ]; then set -- \"$@\" \"$__tend_p\"; fi; done; shift \"$__tend_n\"; sha1sum -z -- /dev/null \"$@\" 2>/dev/null; }}\n\
+            "__tend_sums() {{ __tend_n=$#; for __tend_p; do if [ -f \"$__tend_p\" ] && [ -r \"$__tend_p\" ]; then set -- \"$@\" \"$__tend_p\"; fi; done; shift \"$__tend_n\"; if [ \"$#\" -eq 0 ]; then printf '{NO_SUMS}\\0'; else sha1sum -z -- /dev/null \"$@\" 2>/dev/null; fi; }}\n\
              __tend_sums {}\nprintf '\\n%s\\n' '__TEND_{nonce}_FACTS_END'\n",
             all.join(" ")
         ));
@@ -182,6 +189,7 @@ impl Facts {
         while let Some(token) = tokens.next() {
             match token {
                 b"" => {}
+                t if t == NO_SUMS.as_bytes() => facts.no_sums = true,
                 b"n" | b"l" => {
                     let path = String::from_utf8(tokens.next()?.to_vec()).ok()?;
                     let line = String::from_utf8(tokens.next()?.to_vec()).ok()?;
@@ -217,10 +225,11 @@ impl Facts {
             })
         };
         let asked = |follow: bool| queries.iter().any(|q| q.follow == follow);
+        let summed = self.sha1.get("/dev/null").map(String::as_str)
+            == Some("da39a3ee5e6b4b0d3255bfef95601890afd80709");
         (!asked(false) || root(&self.stat))
             && (!asked(true) || root(&self.stat_followed))
-            && self.sha1.get("/dev/null").map(String::as_str)
-                == Some("da39a3ee5e6b4b0d3255bfef95601890afd80709")
+            && (summed || (self.no_sums && self.sha1.is_empty()))
     }
 }
 
@@ -304,6 +313,41 @@ mod tests {
         // regular file whose sum is not the one given (the file and the
         // link followed with "0": 3; "-dash" both ways with both sums: 4).
         assert_eq!(skipped, 13);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn with_no_file_to_sum_no_sha1sum_runs_and_the_answers_hold() {
+        let dir = std::env::temp_dir().join(format!("tend-nosums-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let probes: Vec<String> = [dir.join("absent"), dir.clone()]
+            .iter()
+            .map(|p| probe::file_script(&p.display().to_string(), false, false, None))
+            .collect();
+        let (rewritten, queries) = Queries::take(&probes, "t2");
+        // A sha1sum that fails would leave no proof: it must not be asked.
+        let script = format!(
+            "sha1sum() {{ return 1; }}\n{}{}",
+            queries.prelude("t2"),
+            rewritten.join("")
+        );
+        let out = sh(&script);
+        let facts = Facts::parse(&out, "t2").expect("facts");
+        assert!(facts.no_sums && facts.proven(&queries.0), "{facts:?}");
+        for (j, own) in probes.iter().enumerate() {
+            let answer = Observed {
+                rc: 0,
+                stdout: format!("__TEND_t2_Q{j}\n").into_bytes(),
+                stderr: Vec::new(),
+            };
+            let filled = queries.fill(answer, Some(&facts), "t2").expect("answered");
+            assert_eq!(filled.stdout, sh(own));
+        }
+        // With a file to sum, a broken sha1sum proves nothing.
+        std::fs::write(dir.join("absent"), "now here\n").unwrap();
+        let facts = Facts::parse(&sh(&script), "t2").expect("facts");
+        assert!(!facts.no_sums && !facts.proven(&queries.0), "{facts:?}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -374,18 +374,22 @@ impl HostRun<'_, '_> {
         }
         // The last step carries the probe that verifies it (and the probes
         // of the tasks ahead): one round trip for the change and its proof.
+        // Steps that report their own result need no verify probe.
+        let reports = prepared.verify() && prepared.reports(&plan);
         let verify_probe = prepared.verify_probe().filter(|_| prepared.verify());
+        let first = verify_probe.as_deref().filter(|_| !reports);
         let mut verified: Option<Observed> = None;
         for (i, step) in plan.steps.iter().enumerate() {
             let last = i + 1 == plan.steps.len();
-            let ran = match &verify_probe {
-                Some(probe) if last && !step.fresh_connection => self
-                    .step_then_observe(task, &target, step, probe)
-                    .map(|(out, observed)| {
-                        verified = observed;
-                        out
-                    }),
-                _ => run_step(&target, step),
+            let ran = match last && !step.fresh_connection && (reports || first.is_some()) {
+                true => {
+                    self.step_then_observe(task, &target, step, first)
+                        .map(|(out, observed)| {
+                            verified = observed;
+                            out
+                        })
+                }
+                false => run_step(&target, step),
             };
             match ran {
                 Ok(out) if step.check_rc && out.rc != 0 => {
@@ -411,7 +415,11 @@ impl HostRun<'_, '_> {
             return ok_outcome(Plan { result, ..plan }, diff);
         }
         if prepared.verify() {
-            let again = match verified {
+            let reported = match (&verified, reports) {
+                (None, true) => prepared.reported(&plan, &outputs),
+                _ => None,
+            };
+            let again = match verified.or(reported) {
                 Some(o) => Ok(Some(o)),
                 None => observe(verify_probe).map_err(Unobserved::message),
             }
@@ -571,7 +579,7 @@ fn environment_exports(rendered: Value) -> Result<String, String> {
     Ok(env)
 }
 
-fn run_step(target: &Target, step: &Step) -> Result<StepOutput, String> {
+pub(super) fn run_step(target: &Target, step: &Step) -> Result<StepOutput, String> {
     if step.fresh_connection {
         return target.exec_fresh(&step.script, step.stdin.as_deref()).map_err(|e| {
             format!(

@@ -8,6 +8,8 @@
 //! A change costs one round trip too: the last step of a task is sent with
 //! the task's own probe (which proves the change took) and the probes of
 //! the tasks after it, all run after the step, so their answers are fresh.
+//! A step that reports its own result (a write prints its file's stat:
+//! `Task::reports`) goes without the task's probe.
 //!
 //! A probe that asks a daemon (`probe::COSTLY`: systemctl, iptables) goes
 //! ahead in a batch taken after a change (its window is short then), or
@@ -99,7 +101,7 @@ impl HostRun<'_, '_> {
             self.prefetch.window = None;
         }
         let costly = self.prefetch.quiet;
-        let scripts = self.with_probes_ahead(script, task, target, &key, costly);
+        let scripts = self.with_probes_ahead(Some(script), task, target, &key, costly);
         self.prefetch.quiet = true;
         if scripts.len() == 1 {
             return target.probe(script);
@@ -125,21 +127,24 @@ impl HostRun<'_, '_> {
     }
 
     /// Runs `step` (the last of `task`'s change), then, if it succeeded,
-    /// `verify` (the task's probe) and the probes of the tasks after it, in
-    /// one round trip. Returns the step's output and what `verify` printed;
-    /// `None` when the host's answer could not be split (the caller then
-    /// probes on its own).
+    /// `verify` (the task's probe, if it needs one) and the probes of the
+    /// tasks after it, in one round trip. Returns the step's output and
+    /// what `verify` printed; `None` when there was no `verify` or the
+    /// host's answer could not be split (the caller then probes on its own).
     pub(super) fn step_then_observe(
         &mut self,
         task: &Task,
         target: &Target,
         step: &Step,
-        verify: &str,
+        verify: Option<&str>,
     ) -> Result<(StepOutput, Option<Observed>), String> {
         let key = target_key(target);
         // Taken after the change: the next task's probe is fresh when it
         // runs, and the window keeps the rest short after a change.
         let scripts = self.with_probes_ahead(verify, task, target, &key, true);
+        if scripts.is_empty() {
+            return super::invoke::run_step(target, step).map(|out| (out, None));
+        }
         let nonce = crate::transport::marker_nonce();
         let (script, queries) = step_then_batch(&step.script, &scripts, &nonce);
         let mut out = target.run(&script, step.stdin.as_deref())?;
@@ -166,7 +171,7 @@ impl HostRun<'_, '_> {
             return Ok((step_out, None));
         }
         let answers = queries.answer(rest, &nonce, answers);
-        let first = answers[0].clone();
+        let first = verify.and_then(|_| answers[0].clone());
         self.keep(&key, scripts, answers);
         Ok((step_out, first))
     }
@@ -187,18 +192,18 @@ impl HostRun<'_, '_> {
         }
     }
 
-    /// `first`, then the probes of the tasks after `task` (each once) when
-    /// `target` is this host itself, not a delegate; `costly` ones too
-    /// when `costly`.
+    /// `first` if any, then the probes of the tasks after `task` (each
+    /// once) when `target` is this host itself, not a delegate; `costly`
+    /// ones too when `costly`.
     fn with_probes_ahead(
         &self,
-        first: &str,
+        first: Option<&str>,
         task: &Task,
         target: &Target,
         key: &str,
         costly: bool,
     ) -> Vec<String> {
-        let mut scripts = vec![first.to_string()];
+        let mut scripts: Vec<String> = first.map(str::to_string).into_iter().collect();
         if Arc::ptr_eq(&target.transport, &self.mem.transport) {
             for ahead in self.probes_ahead(task, key, costly) {
                 if !scripts.contains(&ahead) {
