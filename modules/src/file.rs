@@ -57,6 +57,9 @@ const PARAMS: &[Param] = &[
 /// then device, inode and link count, which hard links are judged by.
 const FMT: &str = "stat %f %u %g %s %Y %U %G %d %i %h";
 
+/// Prints the shell's umask as `umask 0022`.
+const UMASK: &str = "printf 'umask '\numask\n";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Absent,
@@ -205,6 +208,33 @@ impl Task for FileTask {
         let (m, a) = self.times(self.state.unwrap_or(State::File));
         m == Time::Preserve && a == Time::Preserve
     }
+
+    /// A directory, no link to it and no tree under it: the step's umask
+    /// and the stat it reports are all its probe prints.
+    fn reports(&self, _: &Plan) -> bool {
+        self.state == Some(State::Directory)
+            && self.src.is_none()
+            && !self.recurse
+            && !self.path.starts_with('~')
+    }
+
+    fn reported(&self, plan: &Plan, outputs: &[StepOutput]) -> Option<Observed> {
+        if !self.reports(plan) {
+            return None;
+        }
+        let text = std::str::from_utf8(&outputs.last()?.stdout).ok()?;
+        let umask = text.lines().find(|l| l.starts_with("umask "))?;
+        let stat = text.lines().rev().find_map(|l| l.strip_prefix("report "))?;
+        let (st, _, _) = parse_stat(stat).ok()?;
+        if st.kind != Some(FileKind::Directory) {
+            return None;
+        }
+        Some(Observed {
+            rc: 0,
+            stdout: format!("{umask}\npath {stat}\n").into_bytes(),
+            stderr: Vec::new(),
+        })
+    }
 }
 
 /// A path as the probe saw it.
@@ -294,7 +324,7 @@ impl FileTask {
             s.push_str("echo \"home $(printf %s \"$HOME\" | base64 -w0)\"\n");
         }
         let link = self.state == Some(State::Link);
-        s.push_str(&format!("printf 'umask '\numask\np={}\n", word(&self.path)));
+        s.push_str(&format!("{UMASK}p={}\n", word(&self.path)));
         s.push_str(&describe("path", "p", link));
         if let Some(src) = &self.src {
             let w = word(src);
@@ -816,9 +846,13 @@ impl FileTask {
     }
 }
 
-/// One step running `cmds`, then printing the state of `report` for the result.
+/// One step running `cmds`, then printing the state of `report` for the
+/// result; before them, the umask, as the probe prints it.
 fn step(cmds: &[String], report: Option<&str>) -> Step {
     let mut s = String::from("set -e\n");
+    if report.is_some() {
+        s.push_str(UMASK);
+    }
     for cmd in cmds {
         s.push_str(cmd);
         s.push('\n');
@@ -1722,9 +1756,20 @@ mod tests {
             );
             outputs.push(StepOutput { rc, stdout, stderr });
         }
-        let again = t.plan(Some(&observe(&*t))).unwrap();
+        let seen = observe(&*t);
+        let again = t.plan(Some(&seen)).unwrap();
         assert!(!again.changed, "{args}: not idempotent: {:?}", again.steps);
-        t.finish(&p, &outputs).unwrap()
+        let result = t.finish(&p, &outputs).unwrap();
+        // A step that reports its result reports what the probe now finds.
+        if t.reports(&p) {
+            let reported = t.reported(&p, &outputs).expect("the step reports");
+            assert_eq!(
+                String::from_utf8_lossy(&reported.stdout),
+                String::from_utf8_lossy(&seen.stdout),
+                "{args}"
+            );
+        }
+        result
     }
 
     fn mode_of(path: &str) -> u32 {
@@ -1748,6 +1793,8 @@ mod tests {
         assert_eq!(mode_of(&s.path("a b")), 0o750, "parents get the mode too");
         converge(json!({"path": d, "state": "directory", "mode": "u=rwx,g=,o="}));
         assert_eq!(mode_of(&d), 0o700);
+        let t = task(json!({"path": d, "state": "directory"})).unwrap();
+        assert!(t.reports(&t.plan(Some(&observe(&*t))).unwrap()));
         std::fs::write(s.path("a b/c'd/f"), "x").unwrap();
         converge(json!({"path": s.path("a b"), "state": "absent"}));
         assert!(!std::path::Path::new(&s.path("a b")).exists());

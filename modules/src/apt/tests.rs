@@ -454,6 +454,66 @@ fn options_reach_apt_get() {
 }
 
 #[test]
+fn the_probe_asks_apt_cache_only_when_a_plain_present_package_is_missing() {
+    // Scripts on PATH stand in for dpkg-query (printing what `$DPKG`
+    // holds) and apt-cache; the probe is the real script under /bin/sh.
+    let bin = crate::content::testing::TempDir::new("apt-fakes");
+    for (name, body) in [
+        ("dpkg-query", "printf \"$DPKG\""),
+        ("apt-cache", "echo 'asked apt-cache'"),
+    ] {
+        let path = bin.path(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        let made = crate::content::testing::sh(&format!("chmod +x '{path}'"), None);
+        assert_eq!(made.rc, 0);
+    }
+    let probe = |args: Value, dpkg: &str| {
+        let script = task(args).unwrap().probe().unwrap();
+        let out = crate::content::testing::sh(
+            &format!(
+                "PATH='{}':$PATH DPKG='{dpkg}'; export PATH DPKG\n{script}",
+                bin.0.display()
+            ),
+            None,
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let both = json!({"name": ["hello", "tree"]});
+    let hello = "hello install ok installed 2.10-3\\n";
+    let tree = "tree hold ok installed 2.1.0-1\\n";
+    let out = probe(both.clone(), &format!("{hello}{tree}"));
+    assert!(!out.contains("apt-cache"), "{out}");
+    assert!(
+        out.starts_with("== dpkg\nhello install ok installed 2.10-3\ntree hold ok installed 2.1.0-1\n== dpkg-rc 0\n"),
+        "{out}"
+    );
+    // One removed, one unknown, one only unpacked: apt is asked.
+    for dpkg in [
+        format!("{hello}tree deinstall ok config-files 2.1.0-1\\n"),
+        hello.to_string(),
+        format!("{hello}tree install ok unpacked 2.1.0-1\\n"),
+        // A line that only looks like the other package's.
+        format!("{hello}xtree install ok installed 1\\n"),
+    ] {
+        assert!(
+            probe(both.clone(), &dpkg).contains("== policy\nasked apt-cache\n"),
+            "{dpkg}"
+        );
+    }
+    // Pins, latest, architectures: apt always tells the candidates.
+    for args in [
+        json!({"name": "hello=2.10-3"}),
+        json!({"name": "hello", "state": "latest"}),
+        json!({"name": "hello:amd64"}),
+    ] {
+        assert!(
+            probe(args.clone(), hello).contains("asked apt-cache"),
+            "{args}"
+        );
+    }
+}
+
+#[test]
 fn garbage_probe_output_is_an_error() {
     for junk in [
         "",
