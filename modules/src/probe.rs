@@ -98,9 +98,11 @@ pub fn file_script(
     if !follow {
         s.push_str("  if [ -L \"$p\" ]; then printf 'link %s\\n' \"$(readlink -n -- \"$p\" | base64 -w0)\"; fi\n");
     }
-    s.push_str(
-        "  if [ -f \"$p\" ] && [ -r \"$p\" ]; then\n    c=$(sha1sum < \"$p\") && c=${c%% *}\n    echo \"sha1 $c\"\n",
-    );
+    let sum = "c=$(sha1sum < \"$p\") && c=${c%% *}\n    echo \"sha1 $c\"\n";
+    s.push_str("  if [ -f \"$p\" ] && [ -r \"$p\" ]; then\n");
+    if !want_content || unless_sha1.is_some() {
+        s.push_str(&format!("    {sum}"));
+    }
     if want_content {
         let cond = match unless_sha1 {
             Some(sum) => format!("[ \"$c\" != {} ] && ", quote(sum)),
@@ -113,8 +115,14 @@ pub fn file_script(
         } else {
             "if [ -L \"$p\" ]; then z=$(stat -L -c %s -- \"$p\"); else z=${s#stat * * * }; z=${z%% *}; fi"
         };
+        // Content always wanted: its sum is worked out from it (see
+        // `parse_file`), and sha1sum runs only for a file too big to bring.
+        let otherwise = match unless_sha1 {
+            Some(_) => String::new(),
+            None => format!("\n    else {sum}   "),
+        };
         s.push_str(&format!(
-            "    {size}\n    if {cond}[ \"$z\" -le {MAX_CONTENT} ]; then printf 'content '; base64 -w0 < \"$p\"; echo; fi\n"
+            "    {size}\n    if {cond}[ \"$z\" -le {MAX_CONTENT} ]; then printf 'content '; base64 -w0 < \"$p\"; echo;{otherwise} fi\n"
         ));
     }
     s.push_str("  fi\nelse\n  echo absent\nfi\n");
@@ -251,6 +259,9 @@ pub fn parse_file(out: &[u8]) -> Result<FileState, TaskError> {
     }
     if state.kind.is_none() {
         return Err(bad("no stat line"));
+    }
+    if let (None, Some(content)) = (&state.sha1, &state.content) {
+        state.sha1 = Some(crate::content::sha1_hex(content));
     }
     Ok(state)
 }
@@ -403,7 +414,8 @@ mod tests {
         for (path, follow) in [(&file, false), (&file, true), (&link, true), (&link, false)] {
             let script = file_script(&path.display().to_string(), follow, true, None);
             assert!(!script.contains("exit"), "{script}");
-            let st = parse_file(&sh(&script)).unwrap();
+            let out = sh(&script);
+            let st = parse_file(&out).unwrap();
             // Not following, a link's size is the link's: the limit then
             // needs the target's own.
             assert_eq!(
@@ -411,7 +423,19 @@ mod tests {
                 Some(&b"hello\n"[..]),
                 "{path:?} {follow}"
             );
+            // The sum comes from the content, not from a sha1sum.
+            let hello = "f572d396fae9206628714fb2ce00f72e94f2258f";
+            assert_eq!(st.sha1.as_deref(), Some(hello));
+            assert!(!String::from_utf8_lossy(&out).contains("sha1 "));
         }
+        // Too big to bring: its sum, from sha1sum, and no content.
+        let big = dir.join("big");
+        std::fs::write(&big, vec![b'x'; MAX_CONTENT as usize + 1]).unwrap();
+        let out = sh(&file_script(&big.display().to_string(), true, true, None));
+        let st = parse_file(&out).unwrap();
+        assert!(st.content.is_none());
+        assert!(st.sha1.is_some_and(|s| s.len() == 40));
+        assert!(String::from_utf8_lossy(&out).contains("sha1 "));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
