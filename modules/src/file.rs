@@ -57,6 +57,9 @@ const PARAMS: &[Param] = &[
 /// then device, inode and link count, which hard links are judged by.
 const FMT: &str = "stat %f %u %g %s %Y %U %G %d %i %h";
 
+/// The characters a link's target may hold to be printed as it is.
+const PLAIN: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._/+@,:=-";
+
 /// Prints the shell's umask as `umask 0022`.
 const UMASK: &str = "printf 'umask '\numask\n";
 
@@ -879,14 +882,27 @@ fn replace(w: &str, make: &str) -> String {
 /// The probe of one path held in shell variable `var`, lines tagged `tag`.
 fn describe(tag: &str, var: &str, emptiness: bool) -> String {
     let v = format!("\"${var}\"");
+    // A link's target and real path as they are (`link-text`), or in
+    // base64 when they hold anything but plain path characters (listed
+    // one by one: a range's letters depend on the locale): a base64 costs
+    // a pipeline of two more processes.
+    let print = |key: &str| {
+        format!(
+            "case $l in *[!{PLAIN}]*|'') echo \"{tag} {key} $(printf %s \"$l\" | base64 -w0)\" ;; *) echo \"{tag} {key}-text $l\" ;; esac\n    "
+        )
+    };
     let mut s = format!(
         "if [ -e {v} ] || [ -L {v} ]; then\n  \
            if x=$(stat -c '{FMT}' -- {v} 2>&1); then echo \"{tag} $x\"; else echo \"{tag} error $x\"; fi\n  \
            if [ -L {v} ]; then\n    \
-             echo \"{tag} link $(readlink -n -- {v} | base64 -w0)\"\n    \
-             echo \"{tag} real $(readlink -n -m -- {v} | base64 -w0)\"\n    \
+             l=$(readlink -n -- {v}; echo .); l=${{l%.}}\n    \
+             {link}\
+             l=$(readlink -n -m -- {v}; echo .); l=${{l%.}}\n    \
+             {real}\
              if x=$(stat -L -c '{FMT}' -- {v} 2>/dev/null); then echo \"{tag} target $x\"\n    \
-             else echo '{tag} target absent'; fi\n"
+             else echo '{tag} target absent'; fi\n",
+        link = print("link"),
+        real = print("real"),
     );
     if emptiness {
         s.push_str(&format!(
@@ -1082,7 +1098,9 @@ fn parse(out: &[u8]) -> Result<Seen, TaskError> {
             "absent" => {}
             "stat" => (node.st, node.ino, node.nlink) = parse_stat(value)?,
             "link" => node.st.link_target = Some(decode_text(value)?),
+            "link-text" => node.st.link_target = Some(value.to_string()),
             "real" => node.real = Some(decode_text(value)?),
+            "real-text" => node.real = Some(value.to_string()),
             "target" if value == "absent" => node.target = Some((FileState::default(), 0)),
             "target" => node.target = parse_stat(value).map(|(st, _, n)| Some((st, n)))?,
             "nonempty" => node.nonempty = true,
@@ -1834,6 +1852,14 @@ mod tests {
         std::fs::create_dir(s.path("rel 2")).unwrap();
         converge(json!({"path": link, "src": "rel 2", "state": "link", "mode": "0701"}));
         assert_eq!(mode_of(&s.path("rel 2")), 0o701, "mode goes to the target");
+        // Plain path characters come back as text, others in base64: both
+        // read the same, and the link converges either way.
+        std::fs::create_dir(s.path("rel_3")).unwrap();
+        converge(json!({"path": link, "src": "rel_3", "state": "link"}));
+        let t = task(json!({"path": link, "src": "rel_3", "state": "link"})).unwrap();
+        let seen = String::from_utf8(observe(&*t).stdout).unwrap();
+        assert!(seen.contains("path link-text rel_3\n"), "{seen}");
+        assert_eq!(std::fs::read_link(&link).unwrap().to_str(), Some("rel_3"));
         let f = s.path("-touched");
         let r = converge(
             json!({"path": f, "state": "touch", "mode": "0600", "modification_time": "preserve", "access_time": "preserve"}),
