@@ -262,12 +262,17 @@ pub(crate) fn final_result(result: &mut Map, outputs: &[StepOutput], backup_key:
             result.insert(backup_key.into(), b.into());
         }
         let text = String::from_utf8_lossy(&out.stdout);
-        let stat = text.lines().find_map(|l| l.strip_prefix("final "));
+        let stat = final_line(&text);
         if let Some(st) = stat.and_then(|s| probe::parse_file(format!("stat {s}").as_bytes()).ok())
         {
             insert_stat(result, &st);
         }
     }
+}
+
+/// The fields of the `final` stat line a step printed.
+fn final_line(text: &str) -> Option<&str> {
+    text.lines().find_map(|l| l.strip_prefix("final "))
 }
 
 fn insert_stat(result: &mut Map, st: &FileState) {
@@ -551,7 +556,7 @@ impl Task for ContentTask {
             return None;
         }
         let text = String::from_utf8_lossy(&outputs.last()?.stdout).into_owned();
-        let stat = text.lines().rev().find_map(|l| l.strip_prefix("final "))?;
+        let stat = final_line(&text)?;
         let st = probe::parse_file(format!("stat {stat}").as_bytes()).ok()?;
         if st.kind != Some(FileKind::File) {
             return None;

@@ -91,6 +91,18 @@ struct UnitTask {
 }
 
 impl UnitTask {
+    /// The file, whether `systemd-analyze` is there, and the unit.
+    fn probe_asking(&self, status_if_failed: bool) -> String {
+        let mut s = content::file_section("file", &self.path, false, true, Some(&self.sha1));
+        s.push_str("echo '== analyze'\nif command -v systemd-analyze >/dev/null 2>&1; then echo yes; else echo no; fi\n");
+        let ask = Ask {
+            is_enabled: true,
+            status_if_failed,
+        };
+        s.push_str(&probe_script(&self.name, ask));
+        s
+    }
+
     fn new(args: &Args) -> Result<UnitTask, ParamError> {
         let name = args.req_str("name")?.to_string();
         let kind = name.rsplit_once('.').map_or("", |(_, k)| k);
@@ -256,20 +268,6 @@ fn title(param: &str) -> &'static str {
         .iter()
         .find(|(p, _)| *p == param)
         .map_or("", |(_, t)| t)
-}
-
-impl UnitTask {
-    /// The file, whether `systemd-analyze` is there, and the unit.
-    fn probe_asking(&self, status_if_failed: bool) -> String {
-        let mut s = content::file_section("file", &self.path, false, true, Some(&self.sha1));
-        s.push_str("echo '== analyze'\nif command -v systemd-analyze >/dev/null 2>&1; then echo yes; else echo no; fi\n");
-        let ask = Ask {
-            is_enabled: true,
-            status_if_failed,
-        };
-        s.push_str(&probe_script(&self.name, ask));
-        s
-    }
 }
 
 impl Task for UnitTask {
